@@ -1,0 +1,154 @@
+//! Little-endian encoding helpers and checksums shared by every on-disk format.
+
+/// Checksum used by every file: CRC-32 (IEEE), hardware-accelerated by crc32fast.
+pub(crate) fn checksum(parts: &[&[u8]]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize()
+}
+
+/// Appends little-endian integers to a byte buffer.
+pub(crate) trait PutLe {
+    fn put_u32(&mut self, v: u32);
+    fn put_u64(&mut self, v: u64);
+}
+
+impl PutLe for Vec<u8> {
+    fn put_u32(&mut self, v: u32) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Reads a little-endian u32 at `at`; the caller has checked the bounds.
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// Reads a little-endian u64 at `at`; the caller has checked the bounds.
+pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The fixed header every vecstore file starts with: magic, format version,
+/// dimension, then a kind-specific body, all covered by a CRC stored last.
+pub(crate) struct FileHeader {
+    pub magic: [u8; 8],
+    pub dimension: u32,
+}
+
+/// Format version written into every file header.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// Outcome of checking a header against what the reader expects.
+pub(crate) enum HeaderError {
+    /// Wrong magic, bad checksum, or too short: not a file of ours, or damaged.
+    Corrupt(String),
+    /// A valid header of another format version.
+    Version(u32),
+}
+
+impl FileHeader {
+    /// Encodes magic, version, dimension and `body`, followed by a CRC of all of it.
+    pub(crate) fn encode(&self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(20 + body.len());
+        out.extend_from_slice(&self.magic);
+        out.put_u32(FORMAT_VERSION);
+        out.put_u32(self.dimension);
+        out.extend_from_slice(body);
+        let crc = checksum(&[&out]);
+        out.put_u32(crc);
+        out
+    }
+
+    /// Length of an encoded header with a body of `body_len` bytes.
+    pub(crate) const fn encoded_len(body_len: usize) -> usize {
+        8 + 4 + 4 + body_len + 4
+    }
+
+    /// Checks magic, checksum and version; returns the dimension and the body.
+    pub(crate) fn decode<'a>(
+        magic: &[u8; 8],
+        bytes: &'a [u8],
+        body_len: usize,
+    ) -> Result<(u32, &'a [u8]), HeaderError> {
+        let len = Self::encoded_len(body_len);
+        if bytes.len() < len {
+            return Err(HeaderError::Corrupt(format!(
+                "header truncated ({} of {len} bytes)",
+                bytes.len()
+            )));
+        }
+        if &bytes[..8] != magic {
+            return Err(HeaderError::Corrupt(
+                "bad magic: not a vecstore file".into(),
+            ));
+        }
+        if checksum(&[&bytes[..len - 4]]) != u32_at(bytes, len - 4) {
+            return Err(HeaderError::Corrupt("header checksum mismatch".into()));
+        }
+        let version = u32_at(bytes, 8);
+        if version != FORMAT_VERSION {
+            return Err(HeaderError::Version(version));
+        }
+        Ok((u32_at(bytes, 12), &bytes[16..16 + body_len]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAGIC: [u8; 8] = *b"TESTHDR\0";
+
+    #[test]
+    fn header_round_trip() {
+        let bytes = FileHeader {
+            magic: MAGIC,
+            dimension: 7,
+        }
+        .encode(&[1, 2, 3, 4]);
+        assert_eq!(bytes.len(), FileHeader::encoded_len(4));
+        let (dim, body) = FileHeader::decode(&MAGIC, &bytes, 4).ok().unwrap();
+        assert_eq!((dim, body), (7, &[1u8, 2, 3, 4][..]));
+    }
+
+    #[test]
+    fn header_rejects_damage() {
+        let bytes = FileHeader {
+            magic: MAGIC,
+            dimension: 7,
+        }
+        .encode(&[0; 8]);
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x10;
+            assert!(FileHeader::decode(&MAGIC, &bad, 8).is_err(), "flip at {i}");
+        }
+        assert!(matches!(
+            FileHeader::decode(&MAGIC, &bytes[..10], 8),
+            Err(HeaderError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn header_reports_other_version() {
+        let mut bytes = FileHeader {
+            magic: MAGIC,
+            dimension: 7,
+        }
+        .encode(&[]);
+        bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
+        let n = bytes.len();
+        let crc = checksum(&[&bytes[..n - 4]]);
+        bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            FileHeader::decode(&MAGIC, &bytes, 0),
+            Err(HeaderError::Version(9))
+        ));
+    }
+}

@@ -1,0 +1,108 @@
+//! Compaction: move the live vectors out of segments that hold dead slots,
+//! then drop those segments.
+//!
+//! Crash safety comes from ordering: moved vectors are written to new slots,
+//! a checkpoint that points at the new slots (and no longer lists the old
+//! segments) is made durable, and only then are the old files unlinked. A
+//! crash before the checkpoint leaves the old state intact (the new segment is
+//! an orphan, removed at open); a crash after it leaves old files that are
+//! orphans. Guards and cursors keep old segments mapped after the unlink.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::files::sync_dir;
+use crate::guard::corrupt_slot;
+use crate::index::{SlotRef, SnapshotSegment};
+use crate::segment::{slot_id, slot_is_intact};
+use crate::store::Store;
+
+/// Live vectors moved per index publication: small enough that readers never
+/// wait long for the index lock.
+const MOVE_CHUNK: usize = 256;
+
+impl Store {
+    /// Rewrites the live vectors of every segment that has dead slots into
+    /// fresh slots, deletes those segments, and returns the bytes reclaimed.
+    /// Readers, guards and cursors are not disturbed; writers wait.
+    pub fn compact(&self) -> Result<u64> {
+        let mut w = self.writer_checked()?;
+        let (victims, live, bytes_before) = {
+            let index = self.index.read();
+            let victims: Vec<SnapshotSegment> = index
+                .segments()
+                .filter(|s| s.dead() > 0)
+                .map(|s| SnapshotSegment {
+                    segment: s.segment.clone(),
+                    live_bits: s.live_bits.clone(),
+                })
+                .collect();
+            let live: u64 = victims
+                .iter()
+                .map(|v| index.segment(v.segment.id()).map_or(0, |s| s.live))
+                .sum();
+            let bytes: u64 = index.segments().map(|s| s.segment.file_bytes()).sum();
+            (victims, live, bytes)
+        };
+        if victims.is_empty() {
+            return Ok(0);
+        }
+        if w.active
+            .is_some_and(|a| victims.iter().any(|v| v.segment.id() == a))
+        {
+            w.active = None;
+        }
+        let room = w
+            .active
+            .and_then(|a| self.index.read().segment(a).map(|s| s.room()));
+        if live > room.unwrap_or(0) {
+            self.grow(&mut w, live)?; // exactly the room needed: compaction must shrink
+        }
+        let slot_size = crate::segment::slot_size(self.dimension);
+        let mut images = Vec::with_capacity(MOVE_CHUNK * slot_size);
+        for victim in &victims {
+            let old = &victim.segment;
+            let slots: Vec<u64> = victim.live_slots().collect();
+            for chunk in slots.chunks(MOVE_CHUNK) {
+                images.clear();
+                for &slot in chunk {
+                    let image = old.slot(slot);
+                    if !slot_is_intact(image) {
+                        return Err(corrupt_slot(old, slot));
+                    }
+                    images.extend_from_slice(image);
+                }
+                let target = self.allocate(&mut w, chunk.len() as u64)?;
+                let first = self.index.read().segment(target.id()).expect("active").used;
+                target.write_slots(first, &images)?;
+                let mut index = self.index.write();
+                index.mark_used(target.id(), first + chunk.len() as u64);
+                for (i, image) in images.chunks_exact(slot_size).enumerate() {
+                    index.insert(slot_id(image), SlotRef::new(target.id(), first + i as u64));
+                }
+                drop(index);
+                w.unsynced.insert(target.id());
+            }
+        }
+        let dropped: Vec<Arc<crate::segment::Segment>> = {
+            let mut index = self.index.write();
+            victims
+                .iter()
+                .filter_map(|v| index.remove_segment(v.segment.id()))
+                .collect()
+        };
+        self.checkpoint_locked(&mut w)?;
+        for seg in &dropped {
+            std::fs::remove_file(seg.path())
+                .map_err(|e| crate::Error::io("remove compacted segment", seg.path(), &e))?;
+        }
+        sync_dir(&self.dir)?;
+        let bytes_after: u64 = self
+            .index
+            .read()
+            .segments()
+            .map(|s| s.segment.file_bytes())
+            .sum();
+        Ok(bytes_before.saturating_sub(bytes_after))
+    }
+}

@@ -1,0 +1,92 @@
+//! The engine's one error type. Each kind maps one-to-one onto a C status code.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+/// What went wrong, as a category the caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No vector with that id, no store at that path, or the end of a cursor.
+    NotFound,
+    /// A bad argument: zero dimension, a non-finite value, an unknown option, a path that is not a directory.
+    InvalidArgument,
+    /// A vector or buffer whose length is not the store's dimension.
+    DimensionMismatch,
+    /// An operating-system call failed.
+    Io,
+    /// On-disk data failed validation.
+    Corrupt,
+    /// Another handle (in this or another process) has the store open for writing.
+    Locked,
+    /// A write was attempted on a store opened read-only.
+    ReadOnly,
+    /// The disk is full or a file-size limit was hit.
+    NoSpace,
+    /// The files were written by an incompatible format version.
+    VersionMismatch,
+}
+
+/// An error with a message naming what failed (path, id, dimensions, OS error text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// Result type used throughout the engine.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Makes an error of `kind` with a human-readable `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The category of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Wraps an OS error from `what` on `path`, classifying a full disk as `NoSpace`.
+    pub fn io(what: &str, path: &Path, err: &io::Error) -> Error {
+        let kind = match err.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT) => ErrorKind::NoSpace,
+            _ => ErrorKind::Io,
+        };
+        Error::new(kind, format!("{what} {}: {err}", path.display()))
+    }
+
+    pub(crate) fn corrupt(path: &Path, what: impl fmt::Display) -> Error {
+        Error::new(ErrorKind::Corrupt, format!("{}: {what}", path.display()))
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub(crate) fn dimension(expected: u32, actual: usize) -> Error {
+        Error::new(
+            ErrorKind::DimensionMismatch,
+            format!(
+                "dimension mismatch: the store has dimension {expected}, the call gave {actual}"
+            ),
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}

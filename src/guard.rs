@@ -1,0 +1,121 @@
+//! Zero-copy read handles: guards pin one vector, cursors pin a snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::Snapshot;
+use crate::segment::{slot_id, slot_is_intact, Segment};
+
+/// Counts guards and cursors alive, for `Stats::guards_outstanding`.
+#[derive(Clone, Default)]
+pub(crate) struct PinCount(Arc<AtomicU64>);
+
+impl PinCount {
+    fn pin(&self) -> PinCount {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        self.clone()
+    }
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Unpins on drop.
+struct Pin(PinCount);
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A borrowed vector, read straight from the store's read-only mapping.
+///
+/// The bytes stay valid and unchanged until the guard is dropped, whatever
+/// happens to the store meanwhile (overwrite or delete of the id, compaction,
+/// growth, close): slots are never rewritten while visible, and the guard keeps
+/// the segment's mapping alive. Holding a guard takes no lock.
+pub struct VectorGuard {
+    segment: Arc<Segment>,
+    slot: u64,
+    id: u64,
+    _pin: Pin,
+}
+
+impl VectorGuard {
+    pub(crate) fn new(segment: Arc<Segment>, slot: u64, id: u64, pins: &PinCount) -> VectorGuard {
+        VectorGuard {
+            segment,
+            slot,
+            id,
+            _pin: Pin(pins.pin()),
+        }
+    }
+
+    /// The vector's values.
+    pub fn data(&self) -> &[f32] {
+        self.segment.vector(self.slot)
+    }
+
+    /// The id the vector was read for.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// A scan over the live vectors of one instant, in unspecified order.
+pub struct Cursor {
+    snapshot: Snapshot,
+    segment: usize,
+    slots: Vec<u64>,
+    next: usize,
+    _pin: Pin,
+}
+
+impl Cursor {
+    pub(crate) fn new(snapshot: Snapshot, pins: &PinCount) -> Cursor {
+        Cursor {
+            snapshot,
+            segment: 0,
+            slots: Vec::new(),
+            next: 0,
+            _pin: Pin(pins.pin()),
+        }
+    }
+
+    /// The next `(id, vector)`, or `None` at the end. The vector borrows the
+    /// cursor: it stays valid until the next call. A slot whose checksum does
+    /// not match gives `Corrupt` (and the scan can go on past it).
+    #[allow(clippy::should_implement_trait)] // lending: the item borrows the cursor
+    pub fn next(&mut self) -> Result<Option<(u64, &[f32])>> {
+        while self.next == self.slots.len() {
+            let Some(seg) = self.snapshot.segments.get(self.segment) else {
+                return Ok(None);
+            };
+            self.slots.clear();
+            self.slots.extend(seg.live_slots());
+            self.next = 0;
+            self.segment += 1;
+        }
+        let seg = &self.snapshot.segments[self.segment - 1].segment;
+        let slot = self.slots[self.next];
+        self.next += 1;
+        let image = seg.slot(slot);
+        if !slot_is_intact(image) {
+            return Err(corrupt_slot(seg, slot));
+        }
+        Ok(Some((slot_id(image), seg.vector(slot))))
+    }
+}
+
+/// The error for a slot whose bytes fail their checksum.
+pub(crate) fn corrupt_slot(segment: &Segment, slot: u64) -> Error {
+    Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "{}: slot {slot} fails its checksum",
+            segment.path().display()
+        ),
+    )
+}

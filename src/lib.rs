@@ -1,0 +1,28 @@
+//! vecstore: an embeddable, crash-safe, memory-mapped vector store.
+//!
+//! The engine (every module but `ffi`) knows nothing of C; the `ffi` module is
+//! a thin `extern "C"` layer over [`Store`] and knows nothing of files.
+//! See ARCHITECTURE.md for the on-disk format and invariants.
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("vecstore maps its files as native floats and supports little-endian targets only");
+
+mod checkpoint;
+mod codec;
+mod compaction;
+mod error;
+mod files;
+mod guard;
+mod index;
+mod log;
+mod options;
+mod recovery;
+mod search;
+mod segment;
+mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use guard::{Cursor, VectorGuard};
+pub use options::{Durability, Options};
+pub use search::{Metric, Neighbor};
+pub use store::{Stats, Store};

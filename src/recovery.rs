@@ -1,0 +1,255 @@
+//! Opening a store: find or create its files, load the checkpoint, replay the
+//! log records after it. Replay is idempotent (records carry whole slot images
+//! and land on the slots they name), so a crash during recovery only means
+//! recovery runs again.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::codec::u64_at;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::{Index, SlotRef};
+use crate::log::{self, LogContents, Record};
+use crate::segment::{self, slot_id, slot_is_intact, Segment};
+
+/// What recovery found, ready to become a live store.
+pub(crate) struct Recovered {
+    pub dimension: u32,
+    pub index: Index,
+    /// Last log sequence number applied.
+    pub lsn: u64,
+    pub next_segment: u32,
+    /// Length of the log's valid prefix (a torn tail lies beyond it).
+    pub log_valid_len: u64,
+    /// Whether the store's durable state lags what recovery rebuilt: records
+    /// replayed, a torn tail dropped, or the store just created.
+    pub needs_checkpoint: bool,
+    /// Segments written during replay, to sync at the next checkpoint.
+    pub touched: BTreeSet<u32>,
+}
+
+/// Loads (or, with a non-zero `dimension` and `create`, creates) the store in `dir`.
+pub(crate) fn recover(
+    dir: &Path,
+    dimension: u32,
+    writable: bool,
+    create: bool,
+) -> Result<Recovered> {
+    let Some(cp) = Checkpoint::read(dir)? else {
+        return create_store(dir, dimension, writable && create);
+    };
+    if dimension != 0 && dimension != cp.dimension {
+        return Err(Error::new(
+            ErrorKind::DimensionMismatch,
+            format!(
+                "{}: the store has dimension {}, the open asked for {dimension}",
+                dir.display(),
+                cp.dimension
+            ),
+        ));
+    }
+    let dimension = cp.dimension;
+    let mut index = Index::with_capacity(cp.entry_count());
+    for (id, used) in cp.segments() {
+        let seg = Segment::open(dir, id, dimension, writable)?;
+        if used > seg.capacity() {
+            return Err(Error::corrupt(
+                seg.path(),
+                format!("checkpoint says {used} slots used of {}", seg.capacity()),
+            ));
+        }
+        index.add_segment(Arc::new(seg), used);
+    }
+    let cp_path = dir.join(checkpoint::FILE_NAME);
+    for (id, at) in cp.entries() {
+        let known = index
+            .segment(at.segment())
+            .is_some_and(|s| at.slot() < s.used && !is_live(s.live_bits.as_slice(), at.slot()));
+        if !known || index.contains(id) {
+            return Err(Error::corrupt(
+                &cp_path,
+                format!("entry for id {id} points at an impossible slot {:#x}", at.0),
+            ));
+        }
+        index.insert(id, at);
+    }
+
+    let contents = LogContents::read(dir, dimension)?;
+    let mut replay = Replay {
+        dir,
+        dimension,
+        writable,
+        index: &mut index,
+        lsn: cp.lsn,
+        touched: BTreeSet::new(),
+        applied: false,
+    };
+    let valid_len = contents.scan(segment::slot_size(dimension), |r| replay.apply(r))?;
+    let (lsn, touched, applied) = (replay.lsn, replay.touched, replay.applied);
+    let next_segment = segment_files(dir)?
+        .last()
+        .map_or(cp.next_segment, |&last| cp.next_segment.max(last + 1));
+    Ok(Recovered {
+        dimension,
+        index,
+        lsn,
+        next_segment,
+        log_valid_len: valid_len,
+        needs_checkpoint: applied || contents.has_records(),
+        touched,
+    })
+}
+
+fn is_live(bits: &[u64], slot: u64) -> bool {
+    bits[(slot / 64) as usize] & (1 << (slot % 64)) != 0
+}
+
+/// Applies log records newer than the checkpoint to the index and segments.
+struct Replay<'a> {
+    dir: &'a Path,
+    dimension: u32,
+    writable: bool,
+    index: &'a mut Index,
+    lsn: u64,
+    touched: BTreeSet<u32>,
+    applied: bool,
+}
+
+impl Replay<'_> {
+    fn apply(&mut self, record: Record<'_>) -> Result<()> {
+        match record {
+            Record::Puts { lsn, slots, images } if lsn > self.lsn => {
+                self.puts(slots, images)?;
+                self.lsn = lsn;
+            }
+            Record::Deletes { lsn, ids } if lsn > self.lsn => {
+                for id in ids.chunks_exact(8) {
+                    self.index.remove(u64_at(id, 0));
+                }
+                self.lsn = lsn;
+            }
+            _ => return Ok(()), // already in the checkpoint
+        }
+        self.applied = true;
+        Ok(())
+    }
+
+    /// A put record names consecutive slots of one segment (the writer
+    /// allocates batches that way); anything else is damage.
+    fn puts(&mut self, slots: &[u8], images: &[u8]) -> Result<()> {
+        let count = slots.len() / 8;
+        if count == 0 {
+            return Ok(());
+        }
+        let first = SlotRef(u64_at(slots, 0));
+        let log_path = self.dir.join(log::FILE_NAME);
+        let consecutive = (0..count).all(|i| {
+            u64_at(slots, i * 8) == SlotRef::new(first.segment(), first.slot() + i as u64).0
+        });
+        if !consecutive {
+            return Err(Error::corrupt(
+                &log_path,
+                "put record names scattered slots",
+            ));
+        }
+        if self.index.segment(first.segment()).is_none() {
+            let seg = Segment::open(self.dir, first.segment(), self.dimension, self.writable)?;
+            self.index.add_segment(Arc::new(seg), 0);
+        }
+        let seg = self
+            .index
+            .segment(first.segment())
+            .expect("just added")
+            .segment
+            .clone();
+        let end = first.slot() + count as u64;
+        if end > seg.capacity() {
+            return Err(Error::corrupt(
+                &log_path,
+                "put record names slots past the segment's end",
+            ));
+        }
+        let slot_size = images.len() / count;
+        if !images.chunks_exact(slot_size).all(slot_is_intact) {
+            return Err(Error::corrupt(
+                &log_path,
+                "slot image in a put record fails its checksum",
+            ));
+        }
+        if seg.slots(first.slot(), count as u64) != images {
+            if !self.writable {
+                return Err(Error::new(
+                    ErrorKind::ReadOnly,
+                    format!(
+                        "{}: the store needs recovery that writes to its files; open it read-write once",
+                        self.dir.display()
+                    ),
+                ));
+            }
+            seg.write_slots(first.slot(), images)?;
+            self.touched.insert(seg.id());
+        }
+        self.index.mark_used(seg.id(), end);
+        for (i, image) in images.chunks_exact(slot_size).enumerate() {
+            self.index.insert(
+                slot_id(image),
+                SlotRef::new(seg.id(), first.slot() + i as u64),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Ids of the segment files in `dir`, ascending.
+pub(crate) fn segment_files(dir: &Path) -> Result<Vec<u32>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, &e))?;
+    let mut ids = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, &e))?;
+        if let Some(id) = entry
+            .file_name()
+            .to_str()
+            .and_then(segment::parse_file_name)
+        {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// A directory without a checkpoint: a new store, if allowed and nothing of an
+/// older store is there.
+fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> {
+    if dimension == 0 || !allowed {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{}: no vecstore store here", dir.display()),
+        ));
+    }
+    if !segment_files(dir)?.is_empty() {
+        return Err(Error::corrupt(
+            &dir.join(checkpoint::FILE_NAME),
+            "checkpoint file is missing but segment files exist",
+        ));
+    }
+    // The log first, then the checkpoint: the checkpoint's appearance is what
+    // makes the store exist, so a crash before it leaves a directory that
+    // opens as "no store" and is created afresh.
+    log::create(dir, dimension)?;
+    let index = Index::default();
+    checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
+    Ok(Recovered {
+        dimension,
+        index,
+        lsn: 0,
+        next_segment: 1,
+        log_valid_len: std::fs::metadata(dir.join(log::FILE_NAME))
+            .map_err(|e| Error::io("stat", &dir.join(log::FILE_NAME), &e))?
+            .len(),
+        needs_checkpoint: false,
+        touched: BTreeSet::new(),
+    })
+}

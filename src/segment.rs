@@ -1,0 +1,359 @@
+//! Segment files: fixed-capacity arrays of write-once vector slots.
+//!
+//! A segment is created at its full size (space reserved with `posix_fallocate`,
+//! so a full disk shows up when a segment is created, not halfway through a write)
+//! and mapped once, read-only, for its whole life. Slots are written with `pwrite`
+//! and never rewritten while any index entry, guard or cursor can see them, so a
+//! pointer into the mapping stays valid and unchanged for as long as the
+//! `Arc<Segment>` that owns the mapping lives, even after the file is unlinked.
+//!
+//! Layout: a 4096-byte header page, then `capacity` slots of
+//! `16 + 4 * dimension` bytes: `id: u64 | crc: u32 | reserved: u32 | vector`.
+//! The CRC covers the id and the vector bytes.
+//!
+//! This module and `files` hold the crate's `unsafe` code (see `SAFETY:` notes).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapOptions};
+
+use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
+use crate::error::{Error, ErrorKind, Result};
+
+const MAGIC: [u8; 8] = *b"VECSSEG\0";
+/// Bytes before the first slot: one page, so slots start page-aligned.
+pub(crate) const HEADER_BYTES: u64 = 4096;
+/// Bytes of a slot before its vector: id, crc, reserved.
+pub(crate) const SLOT_HEADER_BYTES: usize = 16;
+const HEADER_BODY: usize = 16;
+
+/// Bytes one slot takes for vectors of `dimension` floats.
+pub(crate) fn slot_size(dimension: u32) -> usize {
+    SLOT_HEADER_BYTES + 4 * dimension as usize
+}
+
+/// Appends the slot image of `(id, vector)` to `out`.
+pub(crate) fn encode_slot(id: u64, vector: &[f32], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.put_u64(id);
+    out.put_u32(0);
+    out.put_u32(0);
+    for v in vector {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let crc = checksum(&[&out[start..start + 8], &out[start + SLOT_HEADER_BYTES..]]);
+    out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The id stored in a slot image.
+pub(crate) fn slot_id(image: &[u8]) -> u64 {
+    u64_at(image, 0)
+}
+
+/// Whether a slot image's checksum matches its id and vector bytes.
+pub(crate) fn slot_is_intact(image: &[u8]) -> bool {
+    checksum(&[&image[..8], &image[SLOT_HEADER_BYTES..]]) == u32_at(image, 8)
+}
+
+/// File name of segment `id`.
+pub(crate) fn file_name(id: u32) -> String {
+    format!("seg-{id:010}.vec")
+}
+
+/// The segment id of a file name made by [`file_name`].
+pub(crate) fn parse_file_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("seg-")?.strip_suffix(".vec")?;
+    if digits.len() != 10 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// One mapped segment file.
+pub(crate) struct Segment {
+    id: u32,
+    path: PathBuf,
+    file: File,
+    map: Mmap,
+    capacity: u64,
+    slot_size: usize,
+}
+
+impl Segment {
+    /// Creates segment `id` in `dir` with room for `capacity` slots.
+    /// The caller makes the directory entry durable.
+    pub(crate) fn create(dir: &Path, id: u32, dimension: u32, capacity: u64) -> Result<Segment> {
+        let path = dir.join(file_name(id));
+        let slot_size = slot_size(dimension);
+        let len = capacity
+            .checked_mul(slot_size as u64)
+            .and_then(|b| b.checked_add(HEADER_BYTES))
+            .ok_or_else(|| Error::invalid(format!("capacity {capacity} is too large")))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+            .map_err(|e| Error::io("create segment", &path, &e))?;
+        let made = (|| {
+            allocate(&file, len).map_err(|e| Error::io("reserve space for segment", &path, &e))?;
+            let mut body = Vec::with_capacity(HEADER_BODY);
+            body.put_u32(id);
+            body.put_u32(0);
+            body.put_u64(capacity);
+            let header = FileHeader {
+                magic: MAGIC,
+                dimension,
+            }
+            .encode(&body);
+            file.write_all_at(&header, 0)
+                .map_err(|e| Error::io("write segment header", &path, &e))?;
+            file.sync_all()
+                .map_err(|e| Error::io("sync segment", &path, &e))?;
+            map(&file, &path)
+        })();
+        match made {
+            Ok(map) => Ok(Segment {
+                id,
+                path,
+                file,
+                map,
+                capacity,
+                slot_size,
+            }),
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens and validates segment `id` of a store of `dimension`.
+    pub(crate) fn open(dir: &Path, id: u32, dimension: u32, writable: bool) -> Result<Segment> {
+        let path = dir.join(file_name(id));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    Error::corrupt(&path, "segment file referenced by the store is missing")
+                }
+                _ => Error::io("open segment", &path, &e),
+            })?;
+        let mut header = [0u8; FileHeader::encoded_len(HEADER_BODY)];
+        let got = read_prefix(&file, &mut header).map_err(|e| Error::io("read", &path, &e))?;
+        let (file_dim, body) = match FileHeader::decode(&MAGIC, &header[..got], HEADER_BODY) {
+            Ok(decoded) => decoded,
+            Err(HeaderError::Corrupt(why)) => return Err(Error::corrupt(&path, why)),
+            Err(HeaderError::Version(v)) => return Err(version_error(&path, v)),
+        };
+        if file_dim != dimension || u32_at(body, 0) != id {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "segment header says id {} dimension {file_dim}, expected id {id} dimension {dimension}",
+                    u32_at(body, 0)
+                ),
+            ));
+        }
+        let capacity = u64_at(body, 8);
+        let slot_size = slot_size(dimension);
+        let expected = capacity
+            .checked_mul(slot_size as u64)
+            .and_then(|b| b.checked_add(HEADER_BYTES));
+        let actual = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, &e))?
+            .len();
+        if expected != Some(actual) {
+            return Err(Error::corrupt(
+                &path,
+                format!("segment is {actual} bytes, its header promises {capacity} slots"),
+            ));
+        }
+        let map = map(&file, &path)?;
+        Ok(Segment {
+            id,
+            path,
+            file,
+            map,
+            capacity,
+            slot_size,
+        })
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Apparent size of the file in bytes.
+    pub(crate) fn file_bytes(&self) -> u64 {
+        HEADER_BYTES + self.capacity * self.slot_size as u64
+    }
+
+    fn offset(&self, slot: u64) -> usize {
+        debug_assert!(slot < self.capacity);
+        HEADER_BYTES as usize + slot as usize * self.slot_size
+    }
+
+    /// The whole image (header and vector) of `slot`.
+    pub(crate) fn slot(&self, slot: u64) -> &[u8] {
+        let at = self.offset(slot);
+        &self.map[at..at + self.slot_size]
+    }
+
+    /// The images of `count` consecutive slots from `first`.
+    pub(crate) fn slots(&self, first: u64, count: u64) -> &[u8] {
+        let at = self.offset(first);
+        &self.map[at..at + count as usize * self.slot_size]
+    }
+
+    /// The vector stored in `slot`, straight from the read-only mapping.
+    pub(crate) fn vector(&self, slot: u64) -> &[f32] {
+        let bytes = &self.slot(slot)[SLOT_HEADER_BYTES..];
+        // SAFETY: the mapping starts page-aligned and every slot offset is a
+        // multiple of 4 (header page, 16-byte slot header, 4-byte floats), so
+        // the pointer is aligned for f32; `bytes.len()` is a multiple of 4 and
+        // any bit pattern is a valid f32. The bytes live as long as `self.map`,
+        // which the returned borrow cannot outlive, and the slot is write-once:
+        // nothing writes it while it is visible.
+        unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) }
+    }
+
+    /// Writes the images of consecutive slots starting at `first`. The caller
+    /// guarantees no reader can see these slots yet.
+    pub(crate) fn write_slots(&self, first: u64, images: &[u8]) -> Result<()> {
+        debug_assert!(images.len() % self.slot_size == 0);
+        debug_assert!(first + (images.len() / self.slot_size) as u64 <= self.capacity);
+        self.file
+            .write_all_at(images, self.offset(first) as u64)
+            .map_err(|e| Error::io("write segment", &self.path, &e))
+    }
+
+    /// Makes every slot written so far durable.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("sync segment", &self.path, &e))
+    }
+}
+
+pub(crate) fn version_error(path: &Path, version: u32) -> Error {
+    Error::new(
+        ErrorKind::VersionMismatch,
+        format!(
+            "{}: written by format version {version}, this library reads version {}",
+            path.display(),
+            crate::codec::FORMAT_VERSION
+        ),
+    )
+}
+
+/// Reads as much of `buf` as the file has from offset 0.
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+/// Reserves `len` bytes of disk for `file`, so later writes cannot hit ENOSPC.
+fn allocate(file: &File, len: u64) -> std::io::Result<()> {
+    let len =
+        libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: plain syscall wrapper on a valid open descriptor; no memory is passed.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        0 => Ok(()),
+        err => Err(std::io::Error::from_raw_os_error(err)),
+    }
+}
+
+fn map(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the mapping is read-only (PROT_READ, MAP_SHARED). The file may only
+    // change through this process's `write_slots`, which writes slots no reader
+    // can see yet; the directory lock keeps other writer processes out. Bytes
+    // that a caller sees therefore never change under it.
+    unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io("map segment", path, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    #[test]
+    fn file_names_round_trip() {
+        assert_eq!(parse_file_name(&file_name(42)), Some(42));
+        assert_eq!(parse_file_name("seg-42.vec"), None);
+        assert_eq!(parse_file_name("wal.log"), None);
+    }
+
+    #[test]
+    fn slot_checksum_covers_id_and_vector() {
+        let mut image = Vec::new();
+        encode_slot(9, &[1.0, -2.5], &mut image);
+        assert_eq!(image.len(), slot_size(2));
+        assert!(slot_is_intact(&image));
+        assert_eq!(slot_id(&image), 9);
+        for byte in (0..8).chain(SLOT_HEADER_BYTES..image.len()) {
+            let mut bad = image.clone();
+            bad[byte] ^= 1;
+            assert!(!slot_is_intact(&bad), "flip at {byte} went unnoticed");
+        }
+    }
+
+    #[test]
+    fn written_slots_read_back_through_the_mapping() {
+        let dir = tmp();
+        let seg = Segment::create(dir.path(), 3, 4, 10).unwrap();
+        let mut images = Vec::new();
+        encode_slot(1, &[1.0, 2.0, 3.0, 4.0], &mut images);
+        encode_slot(2, &[5.0, 6.0, 7.0, 8.0], &mut images);
+        seg.write_slots(4, &images).unwrap();
+        assert_eq!(seg.vector(5), &[5.0, 6.0, 7.0, 8.0]);
+        assert_eq!(slot_id(seg.slot(4)), 1);
+        drop(seg);
+        let seg = Segment::open(dir.path(), 3, 4, false).unwrap();
+        assert_eq!(seg.capacity(), 10);
+        assert_eq!(seg.vector(4), &[1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn open_rejects_wrong_size_and_garbage() {
+        let dir = tmp();
+        drop(Segment::create(dir.path(), 1, 4, 10).unwrap());
+        let path = dir.path().join(file_name(1));
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(100).unwrap();
+        let err = Segment::open(dir.path(), 1, 4, false).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        std::fs::write(&path, b"garbage").unwrap();
+        let err = Segment::open(dir.path(), 1, 4, false).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            Segment::open(dir.path(), 2, 4, false).err().unwrap().kind(),
+            ErrorKind::Corrupt
+        );
+    }
+}

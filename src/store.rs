@@ -1,0 +1,605 @@
+//! The store handle: the write path, reads, barriers and statistics.
+//!
+//! Concurrency: one `Mutex<Writer>` serializes every change (log append, slot
+//! allocation, segment growth, checkpoint, compaction); the index sits behind
+//! an `RwLock` that the writer holds for writing only while it publishes a
+//! change, so readers wait at most for one publication, never for I/O. Group
+//! commit waits happen after the writer lock is released.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
+
+use crate::checkpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::files::{sync_dir, DirLock};
+use crate::guard::{corrupt_slot, Cursor, PinCount, VectorGuard};
+use crate::index::{Index, SlotRef};
+use crate::log::{self, Log};
+use crate::options::{Durability, Options};
+use crate::recovery::{recover, segment_files};
+use crate::segment::{self, slot_is_intact, Segment};
+
+/// Slots in a new store's first segment unless `initial_capacity` says otherwise.
+const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
+/// Largest segment grown by policy (a single bigger batch still gets room).
+const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+/// A write that leaves more log than this behind checkpoints, bounding both the
+/// log's size and the time a reopen spends replaying it.
+const AUTO_CHECKPOINT_LOG_BYTES: u64 = 512 << 20;
+
+/// Statistics of a store at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stats {
+    /// Live vectors.
+    pub vectors: u64,
+    /// Floats per vector.
+    pub dimension: u32,
+    /// Apparent size of the segment files.
+    pub data_bytes: u64,
+    /// Log bytes not yet checkpointed.
+    pub log_bytes: u64,
+    /// `vectors * dimension * 4`.
+    pub live_bytes: u64,
+    /// `1 - live_bytes / bytes of slots in use or dead`; 0 when nothing is stored.
+    pub fragmentation: f64,
+    /// Guards and cursors not yet released.
+    pub guards_outstanding: u64,
+    /// Segments created to extend the data files.
+    pub capacity_grows: u64,
+    /// Median time to create a segment, in nanoseconds.
+    pub grow_p50_ns: u64,
+    /// 99th percentile time to create a segment, in nanoseconds.
+    pub grow_p99_ns: u64,
+}
+
+/// An open vector store. `Send + Sync`: share it between threads by reference.
+pub struct Store {
+    pub(crate) dir: PathBuf,
+    pub(crate) dimension: u32,
+    read_only: bool,
+    pub(crate) index: RwLock<Index>,
+    pub(crate) writer: Mutex<Writer>,
+    pins: PinCount,
+    _lock: DirLock,
+}
+
+/// State owned by the single writer.
+pub(crate) struct Writer {
+    durability: Durability,
+    /// `None` on a read-only store.
+    log: Option<Log>,
+    /// Sequence number of the last record written or replayed.
+    lsn: u64,
+    next_segment: u32,
+    /// Segment that appends go to, if it has room.
+    pub(crate) active: Option<u32>,
+    first_segment_slots: u64,
+    /// Segments written since the last checkpoint, to sync before the next one.
+    pub(crate) unsynced: BTreeSet<u32>,
+    /// Whether anything changed since the last checkpoint.
+    dirty: bool,
+    grow_ns: Vec<u64>,
+    buf: Vec<u8>,
+    /// Set when a failure leaves the durable state unknown; refuses later writes.
+    failure: Option<Error>,
+    closed: bool,
+}
+
+impl Store {
+    /// Opens the store in directory `path`, creating it if missing and allowed.
+    ///
+    /// `dimension` 0 opens an existing store with whatever dimension it has
+    /// (`NotFound` if there is none); a non-zero dimension that differs from an
+    /// existing store's is `DimensionMismatch`.
+    pub fn open(path: impl AsRef<Path>, dimension: u32, options: &Options) -> Result<Store> {
+        let dir = path.as_ref().to_path_buf();
+        let writable = !options.read_only;
+        match std::fs::metadata(&dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::invalid(format!(
+                    "{}: not a directory",
+                    dir.display()
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !writable || !options.create_if_missing || dimension == 0 {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("{}: no vecstore store here", dir.display()),
+                    ));
+                }
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| Error::io("create directory", &dir, &e))?;
+            }
+            Err(e) => return Err(Error::io("stat", &dir, &e)),
+        }
+        let lock = DirLock::acquire(&dir, writable)?;
+        let rec = recover(&dir, dimension, writable, options.create_if_missing)?;
+        let log = if writable {
+            remove_orphans(&dir, &rec.index)?;
+            Some(Log::open(&dir, rec.log_valid_len)?)
+        } else {
+            None
+        };
+        let first_segment_slots = match options.initial_capacity {
+            0 => DEFAULT_FIRST_SEGMENT_SLOTS,
+            n => n,
+        };
+        let active = rec
+            .index
+            .segments()
+            .last()
+            .filter(|s| s.room() > 0)
+            .map(|s| s.segment.id());
+        let store = Store {
+            dimension: rec.dimension,
+            read_only: !writable,
+            index: RwLock::new(rec.index),
+            writer: Mutex::new(Writer {
+                durability: options.durability,
+                log,
+                lsn: rec.lsn,
+                next_segment: rec.next_segment,
+                active,
+                first_segment_slots,
+                unsynced: rec.touched,
+                dirty: rec.needs_checkpoint,
+                grow_ns: Vec::new(),
+                buf: Vec::new(),
+                failure: None,
+                closed: false,
+            }),
+            pins: PinCount::default(),
+            _lock: lock,
+            dir,
+        };
+        if writable {
+            let mut w = store.writer.lock();
+            if w.dirty {
+                store.checkpoint_locked(&mut w)?;
+            }
+            if options.initial_capacity > 0 && w.active.is_none() {
+                store.grow(&mut w, options.initial_capacity)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Floats per vector.
+    pub fn dimension(&self) -> u32 {
+        self.dimension
+    }
+
+    /// Live vectors.
+    pub fn len(&self) -> u64 {
+        self.index.read().len()
+    }
+
+    /// Whether the store holds no vector.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a vector with `id` exists.
+    pub fn contains(&self, id: u64) -> bool {
+        self.index.read().contains(id)
+    }
+
+    /// Stores `vector` under `id`, replacing any vector with that id.
+    pub fn put(&self, id: u64, vector: &[f32]) -> Result<()> {
+        self.put_batch(&[id], vector)
+    }
+
+    /// Stores `vectors` (row-major, `ids.len()` rows) atomically: after any
+    /// crash either all of them are there or none. A later duplicate id wins.
+    pub fn put_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        let dim = self.dimension as usize;
+        if vectors.len() != ids.len() * dim {
+            return Err(Error::new(
+                ErrorKind::DimensionMismatch,
+                format!(
+                    "{} floats for {} ids; the store has dimension {dim}",
+                    vectors.len(),
+                    ids.len()
+                ),
+            ));
+        }
+        if let Some(bad) = vectors.iter().position(|v| !v.is_finite()) {
+            return Err(Error::invalid(format!(
+                "vector for id {} has a non-finite value ({}) at index {}; nothing was stored",
+                ids[bad / dim],
+                vectors[bad],
+                bad % dim
+            )));
+        }
+        if ids.is_empty() {
+            return self.writer_checked().map(|_| ());
+        }
+        let mut w = self.writer_checked()?;
+        let count = ids.len() as u64;
+        let seg = self.allocate(&mut w, count)?;
+        let first = self.index.read().segment(seg.id()).expect("active").used;
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        let logged = w.durability.logged();
+        if logged {
+            log::begin_puts(&mut buf, ids.len());
+            for i in 0..count {
+                buf.extend_from_slice(&SlotRef::new(seg.id(), first + i).0.to_le_bytes());
+            }
+        }
+        let images_at = buf.len();
+        for (i, &id) in ids.iter().enumerate() {
+            segment::encode_slot(id, &vectors[i * dim..(i + 1) * dim], &mut buf);
+        }
+        let written = seg.write_slots(first, &buf[images_at..]).and_then(|()| {
+            if logged {
+                log::finish(&mut buf, w.lsn + 1);
+                w.log_mut().append(&buf).map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        w.buf = buf;
+        let durable_at = written?;
+        if logged {
+            w.lsn += 1;
+        }
+        w.unsynced.insert(seg.id());
+        w.dirty = true;
+        {
+            let mut index = self.index.write();
+            index.mark_used(seg.id(), first + count);
+            for (i, &id) in ids.iter().enumerate() {
+                index.insert(id, SlotRef::new(seg.id(), first + i as u64));
+            }
+        }
+        self.commit(w, durable_at)
+    }
+
+    /// Deletes `id`; `NotFound` if it does not exist.
+    pub fn delete(&self, id: u64) -> Result<()> {
+        match self.delete_batch(&[id])? {
+            0 => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no vector with id {id}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes every listed id that exists, atomically; returns how many existed.
+    pub fn delete_batch(&self, ids: &[u64]) -> Result<u64> {
+        let mut w = self.writer_checked()?;
+        let present: Vec<u64> = {
+            let index = self.index.read();
+            let mut seen = BTreeSet::new();
+            ids.iter()
+                .copied()
+                .filter(|&id| index.contains(id) && seen.insert(id))
+                .collect()
+        };
+        if present.is_empty() {
+            return Ok(0);
+        }
+        let mut durable_at = None;
+        if w.durability.logged() {
+            let mut buf = std::mem::take(&mut w.buf);
+            buf.clear();
+            log::begin_deletes(&mut buf, present.len());
+            for id in &present {
+                buf.extend_from_slice(&id.to_le_bytes());
+            }
+            log::finish(&mut buf, w.lsn + 1);
+            let appended = w.log_mut().append(&buf);
+            w.buf = buf;
+            durable_at = Some(appended?);
+            w.lsn += 1;
+        }
+        w.dirty = true;
+        {
+            let mut index = self.index.write();
+            for &id in &present {
+                index.remove(id);
+            }
+        }
+        self.commit(w, durable_at)?;
+        Ok(present.len() as u64)
+    }
+
+    /// Copies the vector of `id` into `out`, which must hold `dimension` floats.
+    pub fn get(&self, id: u64, out: &mut [f32]) -> Result<()> {
+        self.check_len(out.len())?;
+        let index = self.index.read();
+        let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
+        copy_checked(seg, slot, out)
+    }
+
+    /// Copies the vectors of `ids` into consecutive rows of `out`; `found[i]`
+    /// tells whether `ids[i]` exists (its row is left untouched if not).
+    pub fn get_batch(&self, ids: &[u64], out: &mut [f32], found: &mut [bool]) -> Result<()> {
+        let dim = self.dimension as usize;
+        if out.len() != ids.len() * dim || found.len() != ids.len() {
+            return Err(Error::new(
+                ErrorKind::DimensionMismatch,
+                format!(
+                    "output of {} floats and {} flags for {} ids of dimension {dim}",
+                    out.len(),
+                    found.len(),
+                    ids.len()
+                ),
+            ));
+        }
+        let index = self.index.read();
+        for (i, &id) in ids.iter().enumerate() {
+            found[i] = match index.locate(id) {
+                Some((seg, slot)) => {
+                    copy_checked(seg, slot, &mut out[i * dim..(i + 1) * dim])?;
+                    true
+                }
+                None => false,
+            };
+        }
+        Ok(())
+    }
+
+    /// Borrows the vector of `id` without copying; see [`VectorGuard`].
+    pub fn get_ref(&self, id: u64) -> Result<VectorGuard> {
+        let index = self.index.read();
+        let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
+        if !slot_is_intact(seg.slot(slot)) {
+            return Err(corrupt_slot(seg, slot));
+        }
+        Ok(VectorGuard::new(seg.clone(), slot, id, &self.pins))
+    }
+
+    /// A cursor over the live vectors as of now.
+    pub fn cursor(&self) -> Cursor {
+        Cursor::new(self.index.read().snapshot(), &self.pins)
+    }
+
+    /// Makes every acknowledged write durable: syncs the log, or checkpoints
+    /// when the store runs without one.
+    pub fn flush(&self) -> Result<()> {
+        let mut w = self.writer_checked()?;
+        if !w.durability.logged() {
+            return self.checkpoint_locked(&mut w);
+        }
+        let commit = w.log_mut().commit().clone();
+        drop(w);
+        commit.sync_all_written()
+    }
+
+    /// Makes everything durable, writes the id index, and trims the log.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut w = self.writer_checked()?;
+        self.checkpoint_locked(&mut w)
+    }
+
+    /// Changes the durability mode. Leaving `None` checkpoints first, so that
+    /// the log always extends a durable state.
+    pub fn set_durability(&self, durability: Durability) -> Result<()> {
+        let mut w = self.writer_checked()?;
+        if !w.durability.logged() && durability.logged() {
+            self.checkpoint_locked(&mut w)?;
+        }
+        w.durability = durability;
+        Ok(())
+    }
+
+    /// Makes room for `additional` more vectors without growing the files later.
+    pub fn reserve(&self, additional: u64) -> Result<()> {
+        let mut w = self.writer_checked()?;
+        self.allocate(&mut w, additional).map(|_| ())
+    }
+
+    /// Statistics as of now.
+    pub fn stats(&self) -> Stats {
+        let w = self.writer.lock();
+        let index = self.index.read();
+        let vectors = index.len();
+        let slot_bytes = 4 * u64::from(self.dimension);
+        let used: u64 = index.segments().map(|s| s.used).sum();
+        let live_bytes = vectors * slot_bytes;
+        let mut grow = w.grow_ns.clone();
+        grow.sort_unstable();
+        let percentile =
+            |p: usize| grow.get((grow.len() * p / 100).min(grow.len().saturating_sub(1)));
+        Stats {
+            vectors,
+            dimension: self.dimension,
+            data_bytes: index.segments().map(|s| s.segment.file_bytes()).sum(),
+            log_bytes: w.log.as_ref().map_or(0, |l| l.record_bytes()),
+            live_bytes,
+            fragmentation: if used == 0 {
+                0.0
+            } else {
+                1.0 - live_bytes as f64 / (used * slot_bytes) as f64
+            },
+            guards_outstanding: self.pins.outstanding(),
+            capacity_grows: grow.len() as u64,
+            grow_p50_ns: percentile(50).copied().unwrap_or(0),
+            grow_p99_ns: percentile(99).copied().unwrap_or(0),
+        }
+    }
+
+    /// Makes every acknowledged write durable and releases the store. Guards
+    /// and cursors stay valid until dropped.
+    pub fn close(self) -> Result<()> {
+        self.finish()
+    }
+
+    fn finish(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        if w.closed || self.read_only {
+            return Ok(());
+        }
+        w.closed = true;
+        if let Some(err) = &w.failure {
+            return Err(err.clone());
+        }
+        if w.dirty {
+            self.checkpoint_locked(&mut w)?;
+        }
+        Ok(())
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len != self.dimension as usize {
+            return Err(Error::dimension(self.dimension, len));
+        }
+        Ok(())
+    }
+
+    /// The writer, if this handle may write.
+    pub(crate) fn writer_checked(&self) -> Result<MutexGuard<'_, Writer>> {
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::ReadOnly,
+                format!("{}: the store is open read-only", self.dir.display()),
+            ));
+        }
+        let w = self.writer.lock();
+        if let Some(err) = &w.failure {
+            return Err(Error::new(
+                err.kind(),
+                format!("the store refuses writes after an earlier failure: {err}"),
+            ));
+        }
+        Ok(w)
+    }
+
+    /// Releases the writer and waits for the group commit when the mode asks.
+    fn commit(&self, mut w: MutexGuard<'_, Writer>, durable_at: Option<u64>) -> Result<()> {
+        let commit = match (w.durability, durable_at) {
+            (Durability::Fsync, Some(pos)) => Some((w.log_mut().commit().clone(), pos)),
+            _ => None,
+        };
+        if w.log
+            .as_ref()
+            .is_some_and(|l| l.record_bytes() > AUTO_CHECKPOINT_LOG_BYTES)
+        {
+            self.checkpoint_locked(&mut w)?;
+        }
+        drop(w);
+        match commit {
+            Some((commit, pos)) => commit.wait_durable(pos),
+            None => Ok(()),
+        }
+    }
+
+    /// A segment with room for `count` consecutive slots starting at its `used`,
+    /// growing by policy when the active segment lacks room.
+    pub(crate) fn allocate(&self, w: &mut Writer, count: u64) -> Result<Arc<Segment>> {
+        if let Some(active) = w.active {
+            let index = self.index.read();
+            let slots = index.segment(active).expect("active segment is indexed");
+            if slots.room() >= count {
+                return Ok(slots.segment.clone());
+            }
+        }
+        let capacity = self.growth_capacity(w, count);
+        self.grow(w, capacity)
+    }
+
+    /// Geometric growth (a new segment as large as all used so far), at least
+    /// the first segment's size, at most `MAX_SEGMENT_BYTES`, and never less
+    /// than `count`.
+    fn growth_capacity(&self, w: &Writer, count: u64) -> u64 {
+        let slot_size = segment::slot_size(self.dimension) as u64;
+        let used: u64 = self.index.read().segments().map(|s| s.used).sum();
+        used.max(w.first_segment_slots)
+            .min((MAX_SEGMENT_BYTES / slot_size).max(1))
+            .max(count)
+    }
+
+    /// Creates a new active segment of `capacity` slots.
+    pub(crate) fn grow(&self, w: &mut Writer, capacity: u64) -> Result<Arc<Segment>> {
+        if capacity > u64::from(u32::MAX) {
+            return Err(Error::invalid(format!(
+                "{capacity} vectors exceed the {} a segment can hold",
+                u32::MAX
+            )));
+        }
+        let started = Instant::now();
+        let id = w.next_segment;
+        let seg = Arc::new(Segment::create(&self.dir, id, self.dimension, capacity)?);
+        sync_dir(&self.dir)?;
+        w.next_segment += 1;
+        w.grow_ns.push(started.elapsed().as_nanos() as u64);
+        w.active = Some(id);
+        self.index.write().add_segment(seg.clone(), 0);
+        Ok(seg)
+    }
+
+    /// Checkpoint with the writer held: sync written segments, replace the
+    /// checkpoint file, then trim the log (only once the checkpoint is durable).
+    pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
+        let to_sync: Vec<Arc<Segment>> = {
+            let index = self.index.read();
+            w.unsynced
+                .iter()
+                .filter_map(|id| index.segment(*id).map(|s| s.segment.clone()))
+                .collect()
+        };
+        for seg in to_sync {
+            seg.sync()?;
+        }
+        let bytes = checkpoint::encode(self.dimension, w.lsn, w.next_segment, &self.index.read());
+        checkpoint::write(&self.dir, &bytes)?;
+        w.unsynced.clear();
+        w.dirty = false;
+        if let Some(log) = w.log.as_mut() {
+            log.reset()?;
+        }
+        Ok(())
+    }
+}
+
+impl Writer {
+    fn log_mut(&mut self) -> &mut Log {
+        self.log.as_mut().expect("a writable store has a log")
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+fn not_found(id: u64) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no vector with id {id}"))
+}
+
+fn copy_checked(seg: &Segment, slot: u64, out: &mut [f32]) -> Result<()> {
+    if !slot_is_intact(seg.slot(slot)) {
+        return Err(corrupt_slot(seg, slot));
+    }
+    out.copy_from_slice(seg.vector(slot));
+    Ok(())
+}
+
+/// Deletes segment files that neither the checkpoint nor the log references:
+/// leftovers of a crash after a compaction's checkpoint or before any record
+/// used a new segment.
+fn remove_orphans(dir: &Path, index: &Index) -> Result<()> {
+    let mut removed = false;
+    for id in segment_files(dir)? {
+        if index.segment(id).is_none() {
+            let path = dir.join(segment::file_name(id));
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io("remove orphan segment", &path, &e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
