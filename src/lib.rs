@@ -21,6 +21,8 @@ mod search;
 mod segment;
 mod store;
 
+pub mod ffi;
+
 pub use error::{Error, ErrorKind, Result};
 pub use guard::{Cursor, VectorGuard};
 pub use options::{Durability, Options};

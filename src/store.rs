@@ -434,6 +434,12 @@ impl Store {
         self.finish()
     }
 
+    /// Releases the store without a final checkpoint, leaving recovery of
+    /// anything not yet checkpointed to the next open.
+    pub(crate) fn abandon(self) {
+        self.writer.lock().closed = true;
+    }
+
     fn finish(&self) -> Result<()> {
         let mut w = self.writer.lock();
         if w.closed || self.read_only {

@@ -1,0 +1,130 @@
+//! Types shared with C. Layouts are `repr(C)` and checked by the ABI test.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::{Cursor, Store, VectorGuard};
+
+/// Result of every fallible call. 0 is success.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum vecstore_status {
+    /// Success.
+    VECSTORE_OK = 0,
+    /// No vector with that id, no store at that path, or the end of a cursor.
+    VECSTORE_NOT_FOUND = 1,
+    /// A NULL pointer where a value is required, a zero dimension, a
+    /// non-finite value, an unknown enum value, or a path that is not a directory.
+    VECSTORE_INVALID_ARGUMENT = 2,
+    /// The dimension passed differs from the store's.
+    VECSTORE_DIMENSION_MISMATCH = 3,
+    /// An OS call failed; the message carries the OS error.
+    VECSTORE_IO = 4,
+    /// On-disk data failed validation; nothing was modified.
+    VECSTORE_CORRUPT = 5,
+    /// Another handle, in this or another process, has the store open for writing.
+    VECSTORE_LOCKED = 6,
+    /// Write attempted on a store opened read-only.
+    VECSTORE_READ_ONLY = 7,
+    /// Disk full or file-size limit; the store stays usable.
+    VECSTORE_NO_SPACE = 8,
+    /// The files were written by an incompatible format version.
+    VECSTORE_VERSION_MISMATCH = 9,
+    /// A bug: a panic was caught at the boundary. The store handle is poisoned.
+    VECSTORE_INTERNAL = 99,
+}
+
+/// Status as received from C: any integer, validated before use (a Rust enum
+/// parameter could not soundly receive an out-of-range value). Spelled
+/// `vecstore_status` in the header.
+pub type vecstore_status_code = u32;
+
+/// When a write is durable. Passed as `uint32_t`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum vecstore_durability {
+    /// Default: a write is on stable storage when its call returns.
+    VECSTORE_DURABILITY_FSYNC = 0,
+    /// A write survives a crash of the process when its call returns, not a power loss.
+    VECSTORE_DURABILITY_FLUSH = 1,
+    /// Only vecstore_flush()/vecstore_checkpoint() make writes durable.
+    VECSTORE_DURABILITY_NONE = 2,
+}
+
+/// Distance of a search. Passed as `uint32_t`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum vecstore_metric {
+    /// Squared Euclidean distance, smaller is closer.
+    VECSTORE_METRIC_L2 = 0,
+    /// Negative inner product, smaller is closer.
+    VECSTORE_METRIC_DOT = 1,
+    /// 1 - cosine similarity, smaller is closer.
+    VECSTORE_METRIC_COSINE = 2,
+}
+
+/// Options of vecstore_open(). Start from vecstore_options_default().
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vecstore_options {
+    /// One of VECSTORE_DURABILITY_*.
+    pub durability: u32,
+    /// Open without writing anything; writers elsewhere are excluded.
+    pub read_only: bool,
+    /// Create the directory and the store when missing (default true).
+    pub create_if_missing: bool,
+    /// Vectors to pre-allocate room for; 0 = library default.
+    pub initial_capacity: u64,
+}
+
+/// Statistics filled by vecstore_stats_get().
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct vecstore_stats {
+    /// Live vectors.
+    pub vectors: u64,
+    /// Floats per vector.
+    pub dimension: u32,
+    /// Bytes of vector data files on disk (apparent size).
+    pub data_bytes: u64,
+    /// Bytes of write-ahead log not yet checkpointed.
+    pub log_bytes: u64,
+    /// vectors * dimension * 4.
+    pub live_bytes: u64,
+    /// 0.0 .. 1.0: 1 - live_bytes / bytes of slots in use or dead and not yet
+    /// reclaimed; pre-allocated room never used does not count.
+    pub fragmentation: f64,
+    /// Guards and cursors not yet released.
+    pub guards_outstanding: u64,
+    /// Times the data files were extended.
+    pub capacity_grows: u64,
+    /// Median latency of extending the data files, in nanoseconds.
+    pub grow_p50_ns: u64,
+    /// 99th-percentile latency of extending the data files, in nanoseconds.
+    pub grow_p99_ns: u64,
+}
+
+/// An open store. Opaque; safe to use from any number of threads at once.
+pub struct vecstore {
+    pub(crate) store: Store,
+    /// Set when a panic was caught; every later call fails with VECSTORE_INTERNAL.
+    pub(crate) poisoned: AtomicBool,
+}
+
+/// Handle of an open store, from vecstore_open().
+pub type vecstore_t = vecstore;
+
+/// A borrowed vector. Opaque; may be released from any thread.
+pub struct vecstore_guard {
+    pub(crate) guard: VectorGuard,
+}
+
+/// Handle of a borrowed vector, from vecstore_get_ref().
+pub type vecstore_guard_t = vecstore_guard;
+
+/// A scan of a snapshot. Opaque; used by one thread at a time, closable from any.
+pub struct vecstore_cursor {
+    pub(crate) cursor: Cursor,
+}
+
+/// Handle of a snapshot scan, from vecstore_cursor_open().
+pub type vecstore_cursor_t = vecstore_cursor;
