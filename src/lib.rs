@@ -26,5 +26,5 @@ pub mod ffi;
 pub use error::{Error, ErrorKind, Result};
 pub use guard::{Cursor, VectorGuard};
 pub use options::{Durability, Options};
-pub use search::{Metric, Neighbor};
+pub use search::{search_kernel, Metric, Neighbor};
 pub use store::{Stats, Store};

@@ -1,11 +1,20 @@
 //! Exact k-nearest-neighbour search: a scan of every live slot of a snapshot,
-//! straight from the mapped segments, keeping the k best in a bounded heap.
+//! straight from the mapped segments, keeping the k best per query in a
+//! bounded heap.
+//!
+//! Speed comes from three things: distance kernels compiled for the CPU's
+//! widest vector unit (AVX-512 or AVX2+FMA, chosen at run time; NEON and SSE2
+//! through the portable kernel), cache blocking for many queries (a block of
+//! stored vectors is compared with every query while it sits in cache), and
+//! one thread per core for large scans.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
-use crate::segment::slot_id;
+use crate::index::Snapshot;
+use crate::segment::{slot_id, Segment};
 use crate::store::Store;
 
 /// How distance is measured; smaller is always closer.
@@ -26,7 +35,128 @@ pub struct Neighbor {
     pub distance: f32,
 }
 
+/// Stored vectors compared with every query while they sit in cache.
+const BLOCK_SLOTS: usize = 128;
+/// Below this many multiply-adds a scan stays on the calling thread.
+const PARALLEL_MIN_WORK: usize = 1 << 22;
+
+// ---- kernels ---------------------------------------------------------------
+
+/// Sixteen independent accumulators: enough to fill an AVX-512 register (or
+/// two AVX2, four SSE/NEON ones) and hide the add latency.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn madd<const FMA: bool>(acc: f32, x: f32, y: f32) -> f32 {
+    if FMA {
+        x.mul_add(y, acc)
+    } else {
+        acc + x * y
+    }
+}
+
+#[inline(always)]
+fn dot_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let mut tail = 0.0;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail = madd::<FMA>(tail, *x, *y);
+    }
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] = madd::<FMA>(acc[i], x[i], y[i]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn l2_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let mut tail = 0.0;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        let d = x - y;
+        tail = madd::<FMA>(tail, d, d);
+    }
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            let d = x[i] - y[i];
+            acc[i] = madd::<FMA>(acc[i], d, d);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Distance kernels for one instruction set.
+struct Kernels {
+    name: &'static str,
+    dot: fn(&[f32], &[f32]) -> f32,
+    l2: fn(&[f32], &[f32]) -> f32,
+}
+
+/// Defines a kernel set whose bodies are compiled with `features` enabled.
+macro_rules! kernel_set {
+    ($module:ident, $features:literal, $fma:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $module {
+            #[target_feature(enable = $features)]
+            unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+                super::dot_body::<$fma>(a, b)
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
+                super::l2_body::<$fma>(a, b)
+            }
+            /// Only handed out after the CPU was found to have `features`.
+            pub(super) const KERNELS: super::Kernels = super::Kernels {
+                name: $features,
+                // SAFETY (both): `kernels()` installs this set only when
+                // `is_x86_feature_detected!` confirmed every feature.
+                dot: |a, b| unsafe { dot(a, b) },
+                l2: |a, b| unsafe { l2(a, b) },
+            };
+        }
+    };
+}
+
+kernel_set!(avx512, "avx512f,fma", true);
+kernel_set!(avx2, "avx2,fma", true);
+
+/// Portable kernels: SSE2 on x86_64, NEON (with its native FMA) on aarch64.
+const PORTABLE: Kernels = Kernels {
+    name: "portable",
+    dot: |a, b| dot_body::<{ cfg!(target_arch = "aarch64") }>(a, b),
+    l2: |a, b| l2_body::<{ cfg!(target_arch = "aarch64") }>(a, b),
+};
+
+/// The best kernels this CPU runs, chosen once.
+fn kernels() -> &'static Kernels {
+    static CHOSEN: OnceLock<&'static Kernels> = OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                return &avx512::KERNELS;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return &avx2::KERNELS;
+            }
+        }
+        &PORTABLE
+    })
+}
+
+/// Name of the kernel set in use ("avx512f,fma", "avx2,fma" or "portable").
+pub fn search_kernel() -> &'static str {
+    kernels().name
+}
+
+// ---- top-k -----------------------------------------------------------------
+
 /// Orders candidates by distance, then id: the heap's top is the worst kept.
+#[derive(Clone, Copy)]
 struct Candidate(Neighbor);
 
 impl Ord for Candidate {
@@ -49,59 +179,143 @@ impl PartialEq for Candidate {
 }
 impl Eq for Candidate {}
 
-/// Eight independent accumulators so the compiler vectorizes the loops.
-const LANES: usize = 8;
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
+/// The k best candidates seen so far.
+struct TopK {
+    k: usize,
+    heap: BinaryHeap<Candidate>,
 }
 
-fn l2(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
+impl TopK {
+    fn new(k: usize) -> TopK {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
         }
     }
-    acc.iter().sum::<f32>() + tail
+
+    /// Distance a candidate must beat (or tie with a smaller id) to get in.
+    #[inline]
+    fn bound(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.heap.peek().map_or(f32::INFINITY, |c| c.0.distance)
+        }
+    }
+
+    fn offer(&mut self, candidate: Candidate) {
+        if self.heap.len() < self.k {
+            self.heap.push(candidate);
+        } else if self.heap.peek().is_some_and(|worst| candidate < *worst) {
+            self.heap.pop();
+            self.heap.push(candidate);
+        }
+    }
+
+    fn merge(&mut self, other: TopK) {
+        for c in other.heap {
+            self.offer(c);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Neighbor> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|c| c.0)
+            .collect()
+    }
 }
 
-impl Metric {
-    /// Distance between `query` (whose norm is `query_norm`) and `v`.
-    fn distance(self, query: &[f32], query_norm: f32, v: &[f32]) -> f32 {
-        match self {
-            Metric::L2 => l2(query, v),
-            Metric::Dot => -dot(query, v),
+// ---- scan ------------------------------------------------------------------
+
+/// A run of consecutive live slots.
+struct Run<'a> {
+    segment: &'a Segment,
+    first: u64,
+    len: u64,
+}
+
+fn runs(snapshot: &Snapshot) -> Vec<Run<'_>> {
+    let mut runs = Vec::new();
+    for seg in &snapshot.segments {
+        let mut current: Option<(u64, u64)> = None;
+        for slot in seg.live_slots() {
+            current = match current {
+                Some((first, len)) if first + len == slot && len < BLOCK_SLOTS as u64 => {
+                    Some((first, len + 1))
+                }
+                Some((first, len)) => {
+                    runs.push(Run {
+                        segment: &seg.segment,
+                        first,
+                        len,
+                    });
+                    Some((slot, 1))
+                }
+                None => Some((slot, 1)),
+            };
+        }
+        if let Some((first, len)) = current {
+            runs.push(Run {
+                segment: &seg.segment,
+                first,
+                len,
+            });
+        }
+    }
+    runs
+}
+
+/// The queries of one search, prepared once.
+struct Queries<'a> {
+    data: &'a [f32],
+    dim: usize,
+    norms: Vec<f32>,
+    metric: Metric,
+    kernels: &'static Kernels,
+}
+
+impl Queries<'_> {
+    fn count(&self) -> usize {
+        self.norms.len()
+    }
+
+    #[inline]
+    fn distance(&self, q: usize, v: &[f32]) -> f32 {
+        let query = &self.data[q * self.dim..(q + 1) * self.dim];
+        match self.metric {
+            Metric::L2 => (self.kernels.l2)(query, v),
+            Metric::Dot => -(self.kernels.dot)(query, v),
             Metric::Cosine => {
-                let norm = dot(v, v).sqrt() * query_norm;
+                let norm = (self.kernels.dot)(v, v).sqrt() * self.norms[q];
                 if norm == 0.0 {
                     1.0
                 } else {
-                    1.0 - dot(query, v) / norm
+                    1.0 - (self.kernels.dot)(query, v) / norm
                 }
             }
         }
+    }
+
+    /// Compares every query with every vector of `runs`, block by block.
+    fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
+        let mut tops: Vec<TopK> = (0..self.count()).map(|_| TopK::new(k)).collect();
+        for run in runs {
+            for q in 0..self.count() {
+                let top = &mut tops[q];
+                let mut bound = top.bound();
+                for slot in run.first..run.first + run.len {
+                    let distance = self.distance(q, run.segment.vector(slot));
+                    if distance <= bound {
+                        let id = slot_id(run.segment.slot(slot));
+                        top.offer(Candidate(Neighbor { id, distance }));
+                        bound = top.bound();
+                    }
+                }
+            }
+        }
+        tops
     }
 }
 
@@ -110,31 +324,73 @@ impl Store {
     /// smaller id; fewer when the store holds fewer. Scans a snapshot, so
     /// concurrent writers neither block nor tear it.
     pub fn search(&self, query: &[f32], k: usize, metric: Metric) -> Result<Vec<Neighbor>> {
-        if query.len() != self.dimension as usize {
-            return Err(Error::dimension(self.dimension, query.len()));
+        Ok(self
+            .search_batch(query, k, metric)?
+            .pop()
+            .expect("one query, one result"))
+    }
+
+    /// [`Store::search`] for many queries at once (row-major, `dimension`
+    /// floats each): one pass over the stored vectors serves every query.
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dimension as usize;
+        if queries.len() % dim != 0 || queries.is_empty() {
+            return Err(Error::new(
+                crate::ErrorKind::DimensionMismatch,
+                format!(
+                    "{} query floats are not a positive multiple of the store's dimension {dim}",
+                    queries.len()
+                ),
+            ));
         }
-        if query.iter().any(|v| !v.is_finite()) {
+        if queries.iter().any(|v| !v.is_finite()) {
             return Err(Error::invalid("query has a non-finite value"));
         }
+        let kernels = kernels();
+        let prepared = Queries {
+            data: queries,
+            dim,
+            norms: queries
+                .chunks_exact(dim)
+                .map(|q| (kernels.dot)(q, q).sqrt())
+                .collect(),
+            metric,
+            kernels,
+        };
+        if k == 0 {
+            return Ok(vec![Vec::new(); prepared.count()]);
+        }
         let snapshot = self.index.read().snapshot();
-        let query_norm = dot(query, query).sqrt();
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(k + 1);
-        if k > 0 {
-            for seg in &snapshot.segments {
-                for slot in seg.live_slots() {
-                    let distance = metric.distance(query, query_norm, seg.segment.vector(slot));
-                    let id = slot_id(seg.segment.slot(slot));
-                    let candidate = Candidate(Neighbor { id, distance });
-                    if heap.len() < k {
-                        heap.push(candidate);
-                    } else if candidate < *heap.peek().expect("k > 0") {
-                        heap.pop();
-                        heap.push(candidate);
+        let runs = runs(&snapshot);
+        let live: usize = runs.iter().map(|r| r.len as usize).sum();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let work = live * dim * prepared.count();
+        let tops = if threads > 1 && work >= PARALLEL_MIN_WORK && runs.len() > 1 {
+            let per = runs.len().div_ceil(threads);
+            let prepared = &prepared;
+            std::thread::scope(|s| {
+                let handles: Vec<_> = runs
+                    .chunks(per)
+                    .map(|part| s.spawn(move || prepared.scan(part, k)))
+                    .collect();
+                let mut all = handles.into_iter().map(|h| h.join().expect("scan thread"));
+                let mut first = all.next().expect("at least one part");
+                for other in all {
+                    for (mine, theirs) in first.iter_mut().zip(other) {
+                        mine.merge(theirs);
                     }
                 }
-            }
-        }
-        Ok(heap.into_sorted_vec().into_iter().map(|c| c.0).collect())
+                first
+            })
+        } else {
+            prepared.scan(&runs, k)
+        };
+        Ok(tops.into_iter().map(TopK::into_sorted).collect())
     }
 }
 
@@ -142,29 +398,47 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn reference_dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| f64::from(*x) * f64::from(*y))
+            .sum()
+    }
+
     #[test]
-    fn kernels_match_a_plain_sum_at_odd_lengths() {
-        for n in [1usize, 7, 8, 9, 17, 128, 131] {
-            let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
-            let b: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 * 0.25).collect();
-            let d: f64 = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| f64::from(*x) * f64::from(*y))
-                .sum();
-            let e: f64 = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum();
-            assert!(
-                (f64::from(dot(&a, &b)) - d).abs() <= 1e-3 * d.abs().max(1.0),
-                "dot n={n}"
-            );
-            assert!(
-                (f64::from(l2(&a, &b)) - e).abs() <= 1e-3 * e.max(1.0),
-                "l2 n={n}"
-            );
+    fn every_kernel_set_matches_f64_at_odd_lengths() {
+        let mut sets = vec![&PORTABLE];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                sets.push(&avx2::KERNELS);
+            }
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                sets.push(&avx512::KERNELS);
+            }
+        }
+        for set in sets {
+            for n in [1usize, 7, 15, 16, 17, 33, 128, 131, 384, 768] {
+                let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+                let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+                let d = reference_dot(&a, &b);
+                let e: f64 = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+                    .sum();
+                let tol = 1e-4 * n as f64;
+                assert!(
+                    (f64::from((set.dot)(&a, &b)) - d).abs() <= tol,
+                    "{} dot n={n}",
+                    set.name
+                );
+                assert!(
+                    (f64::from((set.l2)(&a, &b)) - e).abs() <= tol,
+                    "{} l2 n={n}",
+                    set.name
+                );
+            }
         }
     }
 }

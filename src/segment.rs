@@ -38,14 +38,14 @@ pub(crate) fn slot_size(dimension: u32) -> usize {
 /// Appends the slot image of `(id, vector)` to `out`.
 pub(crate) fn encode_slot(id: u64, vector: &[f32], out: &mut Vec<u8>) {
     let start = out.len();
-    out.put_u64(id);
-    out.put_u32(0);
-    out.put_u32(0);
-    for v in vector {
-        out.extend_from_slice(&v.to_le_bytes());
+    out.resize(start + SLOT_HEADER_BYTES + 4 * vector.len(), 0);
+    let image = &mut out[start..];
+    image[..8].copy_from_slice(&id.to_le_bytes());
+    for (bytes, v) in image[SLOT_HEADER_BYTES..].chunks_exact_mut(4).zip(vector) {
+        bytes.copy_from_slice(&v.to_le_bytes());
     }
-    let crc = checksum(&[&out[start..start + 8], &out[start + SLOT_HEADER_BYTES..]]);
-    out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+    let crc = checksum(&[&image[..8], &image[SLOT_HEADER_BYTES..]]);
+    image[8..12].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The id stored in a slot image.

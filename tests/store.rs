@@ -373,3 +373,85 @@ fn model_based_random_operations() {
         model_run(seed * 0x9e37_79b9, dir.path());
     }
 }
+
+/// f64 reference: every live vector's distance, sorted by (distance, id).
+fn reference_search(
+    data: &BTreeMap<u64, Vec<f32>>,
+    q: &[f32],
+    k: usize,
+    metric: Metric,
+) -> Vec<u64> {
+    let mut all: Vec<(f64, u64)> = data
+        .iter()
+        .map(|(id, v)| {
+            let dot: f64 = q
+                .iter()
+                .zip(v)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            let d = match metric {
+                Metric::L2 => q
+                    .iter()
+                    .zip(v)
+                    .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+                    .sum(),
+                Metric::Dot => -dot,
+                Metric::Cosine => {
+                    let n = |x: &[f32]| x.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+                    1.0 - dot / (n(q) * n(v))
+                }
+            };
+            (d, *id)
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.into_iter().take(k).map(|(_, id)| id).collect()
+}
+
+#[test]
+fn search_matches_an_f64_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 37; // not a multiple of any vector width
+    let store = Store::open(dir.path(), dim as u32, &opts(Durability::None)).unwrap();
+    let mut rng = Rng(99);
+    let mut data = BTreeMap::new();
+    let n = 120_000u64; // large enough for the multi-threaded, blocked path
+    let ids: Vec<u64> = (0..n).map(|i| i * 3 + 1).collect();
+    let rows: Vec<f32> = (0..n as usize * dim)
+        .map(|_| (rng.below(20_001) as f32 - 10_000.0) / 1000.0)
+        .collect();
+    store.put_batch(&ids, &rows).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        data.insert(*id, rows[i * dim..(i + 1) * dim].to_vec());
+    }
+    for id in ids.iter().step_by(5) {
+        store.delete(*id).unwrap();
+        data.remove(id);
+    }
+    let queries: Vec<f32> = (0..3 * dim)
+        .map(|_| (rng.below(2001) as f32 - 1000.0) / 100.0)
+        .collect();
+    for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+        let batch = store.search_batch(&queries, 10, metric).unwrap();
+        for (qi, q) in queries.chunks(dim).enumerate() {
+            let single = store.search(q, 10, metric).unwrap();
+            assert_eq!(single, batch[qi], "{metric:?}: batch and single differ");
+            let got: Vec<u64> = single.iter().map(|n| n.id).collect();
+            let expect = reference_search(&data, q, 10, metric);
+            // Float rounding may swap near-ties; the sets must agree but for those.
+            let common = got.iter().filter(|id| expect.contains(id)).count();
+            assert!(
+                common >= 9,
+                "{metric:?} query {qi}: got {got:?}, expected {expect:?}"
+            );
+            assert_eq!(got[0], expect[0], "{metric:?} query {qi}");
+        }
+    }
+    let all = store
+        .search(&queries[..dim], 1_000_000, Metric::L2)
+        .unwrap();
+    assert_eq!(all.len() as u64, store.len());
+    assert!(all
+        .windows(2)
+        .all(|w| (w[0].distance, w[0].id) <= (w[1].distance, w[1].id)));
+}
