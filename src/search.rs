@@ -302,8 +302,7 @@ impl Queries<'_> {
     fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
         let mut tops: Vec<TopK> = (0..self.count()).map(|_| TopK::new(k)).collect();
         for run in runs {
-            for q in 0..self.count() {
-                let top = &mut tops[q];
+            for (q, top) in tops.iter_mut().enumerate() {
                 let mut bound = top.bound();
                 for slot in run.first..run.first + run.len {
                     let distance = self.distance(q, run.segment.vector(slot));
