@@ -451,7 +451,7 @@ enum vecstore_status vecstore_stats_get(const vecstore_t *store, struct vecstore
  * snapshot; concurrent writers neither block nor tear it). Writes min(k, len)
  * results to `out_ids` and `out_distances` (arrays of at least `k`), closest
  * first, ties broken by smaller id; `*out_count` = how many. `metric` is a
- * VECSTORE_METRIC_* value.
+ * VECSTORE_METRIC_* value. Safe to call from many threads at once.
  */
 enum vecstore_status vecstore_search(const vecstore_t *store,
                                      const float *query,
@@ -461,6 +461,24 @@ enum vecstore_status vecstore_search(const vecstore_t *store,
                                      uint64_t *out_ids,
                                      float *out_distances,
                                      size_t *out_count);
+
+/**
+ * vecstore_search() for `query_count` queries at once (row-major,
+ * `query_count * dimension` floats): one pass over the stored vectors serves
+ * every query, so a batch costs far less than as many single searches.
+ * Query i's results go to row i of `out_ids` and `out_distances` (each
+ * `query_count * k` elements; row i starts at element i * k), and its result
+ * count to `out_counts[i]` (`query_count` elements).
+ */
+enum vecstore_status vecstore_search_batch(const vecstore_t *store,
+                                           const float *queries,
+                                           size_t query_count,
+                                           size_t dimension,
+                                           size_t k,
+                                           uint32_t metric,
+                                           uint64_t *out_ids,
+                                           float *out_distances,
+                                           size_t *out_counts);
 
 #ifdef __cplusplus
 }  // extern "C"

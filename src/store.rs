@@ -336,14 +336,20 @@ impl Store {
             ));
         }
         let index = self.index.read();
-        for (i, &id) in ids.iter().enumerate() {
-            found[i] = match index.locate(id) {
-                Some((seg, slot)) => {
-                    copy_checked(seg, slot, &mut out[i * dim..(i + 1) * dim])?;
-                    true
-                }
-                None => false,
-            };
+        // Check every slot before writing anything: on error, `out` and
+        // `found` are left untouched.
+        let located: Vec<Option<(&Arc<Segment>, u64)>> =
+            ids.iter().map(|&id| index.locate(id)).collect();
+        for &(seg, slot) in located.iter().flatten() {
+            if !slot_is_intact(seg.slot(slot)) {
+                return Err(corrupt_slot(seg, slot));
+            }
+        }
+        for (i, at) in located.into_iter().enumerate() {
+            found[i] = at.is_some();
+            if let Some((seg, slot)) = at {
+                out[i * dim..(i + 1) * dim].copy_from_slice(seg.vector(slot));
+            }
         }
         Ok(())
     }

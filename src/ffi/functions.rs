@@ -505,7 +505,7 @@ pub extern "C" fn vecstore_stats_get(
 /// snapshot; concurrent writers neither block nor tear it). Writes min(k, len)
 /// results to `out_ids` and `out_distances` (arrays of at least `k`), closest
 /// first, ties broken by smaller id; `*out_count` = how many. `metric` is a
-/// VECSTORE_METRIC_* value.
+/// VECSTORE_METRIC_* value. Safe to call from many threads at once.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // the contract's signature
 pub extern "C" fn vecstore_search(
@@ -518,19 +518,56 @@ pub extern "C" fn vecstore_search(
     out_distances: *mut f32,
     out_count: *mut usize,
 ) -> vecstore_status {
+    vecstore_search_batch(
+        store,
+        query,
+        1,
+        dimension,
+        k,
+        metric,
+        out_ids,
+        out_distances,
+        out_count,
+    )
+}
+
+/// vecstore_search() for `query_count` queries at once (row-major,
+/// `query_count * dimension` floats): one pass over the stored vectors serves
+/// every query, so a batch costs far less than as many single searches.
+/// Query i's results go to row i of `out_ids` and `out_distances` (each
+/// `query_count * k` elements; row i starts at element i * k), and its result
+/// count to `out_counts[i]` (`query_count` elements).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn vecstore_search_batch(
+    store: *const vecstore_t,
+    queries: *const f32,
+    query_count: usize,
+    dimension: usize,
+    k: usize,
+    metric: u32,
+    out_ids: *mut u64,
+    out_distances: *mut f32,
+    out_counts: *mut usize,
+) -> vecstore_status {
     with_store("vecstore_search", store, |h| {
         let dim = check_dimension(h, dimension)?;
-        let metric = self::metric(metric)?;
-        let query = slice(query, dim, "query")?;
-        let out_count = out(out_count, "out_count")?;
-        let ids = slice_mut(out_ids, k, "out_ids")?;
-        let distances = slice_mut(out_distances, k, "out_distances")?;
-        let hits = h.store.search(query, k, metric)?;
-        for (i, hit) in hits.iter().enumerate() {
-            ids[i] = hit.id;
-            distances[i] = hit.distance;
+        if query_count == 0 {
+            return Err(Error::invalid("query_count is 0"));
         }
-        *out_count = hits.len();
+        let metric = self::metric(metric)?;
+        let queries = slice(queries, rows(query_count, dim)?, "query")?;
+        let counts = slice_mut(out_counts, query_count, "out_count")?;
+        let ids = slice_mut(out_ids, rows(query_count, k)?, "out_ids")?;
+        let distances = slice_mut(out_distances, rows(query_count, k)?, "out_distances")?;
+        let results = h.store.search_batch(queries, k, metric)?;
+        for (q, hits) in results.iter().enumerate() {
+            for (i, hit) in hits.iter().enumerate() {
+                ids[q * k + i] = hit.id;
+                distances[q * k + i] = hit.distance;
+            }
+            counts[q] = hits.len();
+        }
         Ok(())
     })
 }
