@@ -338,7 +338,7 @@ impl Store {
         metric: Metric,
     ) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dimension as usize;
-        if queries.len() % dim != 0 || queries.is_empty() {
+        if !queries.len().is_multiple_of(dim) || queries.is_empty() {
             return Err(Error::new(
                 crate::ErrorKind::DimensionMismatch,
                 format!(
