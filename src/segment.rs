@@ -237,7 +237,7 @@ impl Segment {
     /// Writes the images of consecutive slots starting at `first`. The caller
     /// guarantees no reader can see these slots yet.
     pub(crate) fn write_slots(&self, first: u64, images: &[u8]) -> Result<()> {
-        debug_assert!(images.len() % self.slot_size == 0);
+        debug_assert!(images.len().is_multiple_of(self.slot_size));
         debug_assert!(first + (images.len() / self.slot_size) as u64 <= self.capacity);
         self.file
             .write_all_at(images, self.offset(first) as u64)
