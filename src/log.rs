@@ -380,7 +380,7 @@ mod tests {
         for i in 0..n {
             buf.extend_from_slice(&(i as u64).to_le_bytes());
         }
-        buf.extend(std::iter::repeat(lsn as u8).take(n * SLOT));
+        buf.extend(std::iter::repeat_n(lsn as u8, n * SLOT));
         finish(&mut buf, lsn);
         buf
     }
