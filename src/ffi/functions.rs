@@ -92,8 +92,11 @@ fn metric(value: u32) -> Result<Metric, Error> {
     }
 }
 
-/// The store's dimension as a `usize`, checked against the caller's.
+/// The caller's dimension, checked: 0 is invalid, anything else must be the store's.
 fn check_dimension(h: &vecstore, dimension: usize) -> Result<usize, Error> {
+    if dimension == 0 {
+        return Err(Error::invalid("dimension is 0"));
+    }
     let own = h.store.dimension();
     if dimension != own as usize {
         return Err(Error::new(
@@ -518,17 +521,19 @@ pub extern "C" fn vecstore_search(
     out_distances: *mut f32,
     out_count: *mut usize,
 ) -> vecstore_status {
-    vecstore_search_batch(
-        store,
-        query,
-        1,
-        dimension,
-        k,
-        metric,
-        out_ids,
-        out_distances,
-        out_count,
-    )
+    with_store("vecstore_search", store, |h| {
+        search_into(
+            h,
+            query,
+            1,
+            dimension,
+            k,
+            metric,
+            out_ids,
+            out_distances,
+            out_count,
+        )
+    })
 }
 
 /// vecstore_search() for `query_count` queries at once (row-major,
@@ -550,24 +555,50 @@ pub extern "C" fn vecstore_search_batch(
     out_distances: *mut f32,
     out_counts: *mut usize,
 ) -> vecstore_status {
-    with_store("vecstore_search", store, |h| {
-        let dim = check_dimension(h, dimension)?;
-        if query_count == 0 {
-            return Err(Error::invalid("query_count is 0"));
-        }
-        let metric = self::metric(metric)?;
-        let queries = slice(queries, rows(query_count, dim)?, "query")?;
-        let counts = slice_mut(out_counts, query_count, "out_count")?;
-        let ids = slice_mut(out_ids, rows(query_count, k)?, "out_ids")?;
-        let distances = slice_mut(out_distances, rows(query_count, k)?, "out_distances")?;
-        let results = h.store.search_batch(queries, k, metric)?;
-        for (q, hits) in results.iter().enumerate() {
-            for (i, hit) in hits.iter().enumerate() {
-                ids[q * k + i] = hit.id;
-                distances[q * k + i] = hit.distance;
-            }
-            counts[q] = hits.len();
-        }
-        Ok(())
+    with_store("vecstore_search_batch", store, |h| {
+        search_into(
+            h,
+            queries,
+            query_count,
+            dimension,
+            k,
+            metric,
+            out_ids,
+            out_distances,
+            out_counts,
+        )
     })
+}
+
+/// The body of both search entry points.
+#[allow(clippy::too_many_arguments)]
+fn search_into(
+    h: &vecstore,
+    queries: *const f32,
+    query_count: usize,
+    dimension: usize,
+    k: usize,
+    metric: u32,
+    out_ids: *mut u64,
+    out_distances: *mut f32,
+    out_counts: *mut usize,
+) -> Result<(), Error> {
+    let dim = check_dimension(h, dimension)?;
+    if query_count == 0 {
+        return Err(Error::invalid("query_count is 0"));
+    }
+    let metric = self::metric(metric)?;
+    let queries = slice(queries, rows(query_count, dim)?, "query")?;
+    let counts = slice_mut(out_counts, query_count, "out_count")?;
+    let ids = slice_mut(out_ids, rows(query_count, k)?, "out_ids")?;
+    let distances = slice_mut(out_distances, rows(query_count, k)?, "out_distances")?;
+    let results = h.store.search_batch(queries, k, metric)?;
+    for (q, hits) in results.iter().enumerate() {
+        for (i, hit) in hits.iter().enumerate() {
+            ids[q * k + i] = hit.id;
+            distances[q * k + i] = hit.distance;
+        }
+        counts[q] = hits.len();
+    }
+    Ok(())
 }
