@@ -52,9 +52,9 @@ rm -rf "$prefix"
 cmake --install build/c --prefix "$prefix" >/dev/null
 bash c_tests/consumer/check.sh "$prefix"
 
-step "Clang module map"
+step "Clang module map (as Swift's importer reads it)"
 clang -fmodules -fmodules-cache-path="$root/build/modules" -I include \
-  -fmodule-map-file=include/module.modulemap -fsyntax-only -x c - <<'C'
+  -fmodule-map-file=include/module.modulemap -fsyntax-only -x objective-c - <<'C'
 @import vecstore;
 int main(void) { return vecstore_version_number() == VECSTORE_VERSION_NUMBER ? 0 : 1; }
 C
