@@ -114,7 +114,7 @@ pub(crate) fn corrupt_slot(segment: &Segment, slot: u64) -> Error {
     Error::new(
         ErrorKind::Corrupt,
         format!(
-            "{}: slot {slot} fails its checksum",
+            "{}: slot {slot} fails its checksum or holds another id",
             segment.path().display()
         ),
     )

@@ -20,6 +20,7 @@ mod recovery;
 mod search;
 mod segment;
 mod store;
+mod verify;
 
 pub mod ffi;
 
@@ -28,3 +29,4 @@ pub use guard::{Cursor, VectorGuard};
 pub use options::{Durability, Options};
 pub use search::{search_kernel, Metric, Neighbor};
 pub use store::{Stats, Store};
+pub use verify::Verification;

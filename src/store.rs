@@ -317,7 +317,9 @@ impl Store {
         self.check_len(out.len())?;
         let index = self.index.read();
         let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
-        copy_checked(seg, slot, out)
+        check_slot(seg, slot, id)?;
+        out.copy_from_slice(seg.vector(slot));
+        Ok(())
     }
 
     /// Copies the vectors of `ids` into consecutive rows of `out`; `found[i]`
@@ -340,9 +342,9 @@ impl Store {
         // `found` are left untouched.
         let located: Vec<Option<(&Arc<Segment>, u64)>> =
             ids.iter().map(|&id| index.locate(id)).collect();
-        for &(seg, slot) in located.iter().flatten() {
-            if !slot_is_intact(seg.slot(slot)) {
-                return Err(corrupt_slot(seg, slot));
+        for (&id, at) in ids.iter().zip(&located) {
+            if let Some((seg, slot)) = at {
+                check_slot(seg, *slot, id)?;
             }
         }
         for (i, at) in located.into_iter().enumerate() {
@@ -358,9 +360,7 @@ impl Store {
     pub fn get_ref(&self, id: u64) -> Result<VectorGuard> {
         let index = self.index.read();
         let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
-        if !slot_is_intact(seg.slot(slot)) {
-            return Err(corrupt_slot(seg, slot));
-        }
+        check_slot(seg, slot, id)?;
         Ok(VectorGuard::new(seg.clone(), slot, id, &self.pins))
     }
 
@@ -589,11 +589,13 @@ fn not_found(id: u64) -> Error {
     Error::new(ErrorKind::NotFound, format!("no vector with id {id}"))
 }
 
-fn copy_checked(seg: &Segment, slot: u64, out: &mut [f32]) -> Result<()> {
-    if !slot_is_intact(seg.slot(slot)) {
+/// Checks that `slot` is intact and holds `id` (defence against an index
+/// entry pointing at the wrong slot).
+fn check_slot(seg: &Segment, slot: u64, id: u64) -> Result<()> {
+    let image = seg.slot(slot);
+    if !slot_is_intact(image) || segment::slot_id(image) != id {
         return Err(corrupt_slot(seg, slot));
     }
-    out.copy_from_slice(seg.vector(slot));
     Ok(())
 }
 

@@ -455,3 +455,34 @@ fn search_matches_an_f64_reference() {
         .windows(2)
         .all(|w| (w[0].distance, w[0].id) <= (w[1].distance, w[1].id)));
 }
+
+#[test]
+fn verify_reports_a_sound_store_and_a_damaged_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 4, &opts(Durability::None)).unwrap();
+    store.put_batch(&[1, 2, 3], &[1.0; 12]).unwrap();
+    store.put(2, &[2.0; 4]).unwrap();
+    let report = store.verify();
+    assert_eq!(
+        (report.vectors, report.slots_used, report.dead_slots),
+        (3, 4, 1)
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    store.close().unwrap();
+    let seg = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "vec"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[4096 + 16 + 3] ^= 0x80; // slot 0 (id 1), first float
+    std::fs::write(&seg, &bytes).unwrap();
+    let store = Store::open(dir.path(), 0, &Options::default()).unwrap();
+    let report = store.verify();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with("id 1:"),
+        "{:?}",
+        report.problems
+    );
+}
