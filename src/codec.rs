@@ -41,8 +41,8 @@ pub(crate) struct FileHeader {
     pub dimension: u32,
 }
 
-/// Format version written into every file header.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// On-disk format version this library writes and reads (every file header carries it).
+pub const FORMAT_VERSION: u32 = 1;
 
 /// Outcome of checking a header against what the reader expects.
 pub(crate) enum HeaderError {

@@ -24,6 +24,7 @@ mod verify;
 
 pub mod ffi;
 
+pub use codec::FORMAT_VERSION;
 pub use error::{Error, ErrorKind, Result};
 pub use guard::{Cursor, VectorGuard};
 pub use options::{Durability, Options};
