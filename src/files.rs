@@ -36,7 +36,14 @@ impl DirLock {
         } else {
             File::open(&path)
         }
-        .map_err(|e| Error::io("open lock file", &path, &e))?;
+        .map_err(|e| match e.kind() {
+            // A reader found no lock file: there is no store to read.
+            std::io::ErrorKind::NotFound => Error::new(
+                ErrorKind::NotFound,
+                format!("{}: no vecstore store here", dir.display()),
+            ),
+            _ => Error::io("open lock file", &path, &e),
+        })?;
         let op = if exclusive {
             libc::LOCK_EX
         } else {

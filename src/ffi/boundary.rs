@@ -151,3 +151,89 @@ pub(crate) fn status_name(code: u32) -> &'static [u8] {
         _ => b"VECSTORE_UNKNOWN_STATUS\0",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pointer handling of the boundary, without files, so Miri can run it:
+    //! `cargo +nightly miri test --lib ffi::` (scripts/miri.sh).
+    use super::super::*;
+    use super::{call, rows, slice, slice_mut};
+    use std::ffi::{c_char, CStr};
+    use std::ptr;
+
+    fn text(p: *const c_char) -> String {
+        // SAFETY: the library returns NUL-terminated strings that live until
+        // the next call on this thread.
+        unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn null_arguments_are_refused_with_a_message() {
+        let v = [1.0f32; 4];
+        let status = vecstore_put(ptr::null_mut(), 1, v.as_ptr(), 4);
+        assert_eq!(status, vecstore_status::VECSTORE_INVALID_ARGUMENT);
+        assert!(text(vecstore_last_error()).contains("store is NULL"));
+        let status = vecstore_open(ptr::null(), 4, ptr::null(), ptr::null_mut());
+        assert_eq!(status, vecstore_status::VECSTORE_INVALID_ARGUMENT);
+        let mut out: *mut vecstore_t = ptr::null_mut();
+        let status = vecstore_open(ptr::null(), 4, ptr::null(), &mut out);
+        assert_eq!(status, vecstore_status::VECSTORE_INVALID_ARGUMENT);
+        assert!(out.is_null(), "outputs are written only on success");
+        assert_eq!(vecstore_len(ptr::null()), 0);
+        assert!(!vecstore_contains(ptr::null(), 1));
+        assert_eq!(
+            vecstore_close(ptr::null_mut()),
+            vecstore_status::VECSTORE_OK
+        );
+        vecstore_guard_release(ptr::null_mut());
+        vecstore_cursor_close(ptr::null_mut());
+        assert!(vecstore_guard_data(ptr::null()).is_null());
+        assert_eq!(vecstore_guard_len(ptr::null()), 0);
+    }
+
+    #[test]
+    fn last_error_is_cleared_by_the_next_call_and_never_null() {
+        assert_eq!(
+            vecstore_delete(ptr::null_mut(), 3),
+            vecstore_status::VECSTORE_INVALID_ARGUMENT
+        );
+        assert!(!text(vecstore_last_error()).is_empty());
+        let _ = vecstore_options_default();
+        assert_eq!(vecstore_status_str(0), vecstore_status_str(0));
+        // A successful boundary call clears it.
+        assert_eq!(call("test", || Ok(())), vecstore_status::VECSTORE_OK);
+        assert_eq!(text(vecstore_last_error()), "");
+    }
+
+    #[test]
+    fn every_status_has_a_static_name() {
+        for (code, name) in [
+            (0, "VECSTORE_OK"),
+            (5, "VECSTORE_CORRUPT"),
+            (99, "VECSTORE_INTERNAL"),
+        ] {
+            assert_eq!(text(vecstore_status_str(code)), name);
+        }
+        assert_eq!(text(vecstore_status_str(12345)), "VECSTORE_UNKNOWN_STATUS");
+        assert_eq!(text(vecstore_version()), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn panics_become_internal_and_are_contained() {
+        let status = call("test", || panic!("boom"));
+        assert_eq!(status, vecstore_status::VECSTORE_INTERNAL);
+        assert!(text(vecstore_last_error()).contains("boom"));
+    }
+
+    #[test]
+    fn slices_accept_null_only_when_empty() {
+        assert!(slice::<u64>(ptr::null(), 0, "x").unwrap().is_empty());
+        assert!(slice::<u64>(ptr::null(), 1, "x").is_err());
+        let data = [1u64, 2, 3];
+        assert_eq!(slice(data.as_ptr(), 3, "x").unwrap(), &data);
+        let mut buf = [0u8; 2];
+        slice_mut(buf.as_mut_ptr(), 2, "x").unwrap()[1] = 7;
+        assert_eq!(buf, [0, 7]);
+        assert!(rows(usize::MAX, 2).is_err());
+    }
+}

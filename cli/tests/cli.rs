@@ -1,0 +1,790 @@
+//! The `vecstore` tool run as a user runs it: a child process per command.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
+
+use vecstore::{Options, Store};
+
+// ---- harness ----------------------------------------------------------------
+
+/// A directory removed at the end of the test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "vecstore-cli-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn join(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Tests run in parallel threads. A child spawned by one thread inherits,
+/// until it execs, every descriptor open in this process, including the
+/// `flock`ed lock file of a store another thread has open through the
+/// library, and so briefly holds that store's lock. Spawns therefore take
+/// this lock shared, and a test opening a store in-process takes it
+/// exclusively (see `with_store_open`).
+static SPAWN: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Whether this thread holds `SPAWN` exclusively.
+    static HOLDS_SPAWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, which opens stores in this process, with no other test spawning.
+fn with_store_open<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = SPAWN.write().unwrap_or_else(|e| e.into_inner());
+    HOLDS_SPAWN.set(true);
+    let result = f();
+    HOLDS_SPAWN.set(false);
+    result
+}
+
+/// Runs `vecstore ARGS` with stdout and stderr captured (so stderr is not a
+/// terminal).
+fn vecstore(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vecstore"));
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = if HOLDS_SPAWN.get() {
+        command.spawn()
+    } else {
+        let _guard = SPAWN.read().unwrap_or_else(|e| e.into_inner());
+        command.spawn()
+    };
+    child
+        .expect("run vecstore")
+        .wait_with_output()
+        .expect("wait for vecstore")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs and asserts the exit code, showing the output if it differs.
+#[track_caller]
+fn expect(code: i32, args: &[&str]) -> Output {
+    let out = vecstore(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "vecstore {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+// ---- data -------------------------------------------------------------------
+
+/// Deterministic finite floats with awkward bit patterns: random bits
+/// (subnormals, huge and tiny magnitudes), plus -0.0 and the extremes.
+fn awkward_floats(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    let mut out = vec![
+        -0.0,
+        f32::MAX,
+        f32::MIN,
+        f32::from_bits(1),
+        f32::MIN_POSITIVE,
+    ];
+    while out.len() < n {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let v = f32::from_bits(state as u32);
+        if v.is_finite() {
+            out.push(v);
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn write_fvecs(path: &str, dim: usize, rows: &[f32]) {
+    let mut bytes = Vec::new();
+    for row in rows.chunks_exact(dim) {
+        bytes.extend_from_slice(&(dim as i32).to_le_bytes());
+        row.iter()
+            .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn write_ivecs(path: &str, ids: &[u64]) {
+    let mut bytes = Vec::new();
+    for &id in ids {
+        bytes.extend_from_slice(&1i32.to_le_bytes());
+        bytes.extend_from_slice(&(id as i32).to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn write_npy(path: &str, dim: usize, rows: &[f32]) {
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
+        rows.len() / dim
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    rows.iter()
+        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn words(path: &str) -> Vec<u32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// `(dim, rows as bits)` of an .fvecs file.
+fn read_fvecs(path: &str) -> (usize, Vec<Vec<u32>>) {
+    let w = words(path);
+    let dim = w[0] as usize;
+    let rows = w
+        .chunks_exact(dim + 1)
+        .map(|r| {
+            assert_eq!(r[0] as usize, dim);
+            r[1..].to_vec()
+        })
+        .collect();
+    (dim, rows)
+}
+
+fn read_ivecs(path: &str) -> Vec<u64> {
+    words(path)
+        .chunks_exact(2)
+        .map(|r| {
+            assert_eq!(r[0], 1);
+            u64::from(r[1])
+        })
+        .collect()
+}
+
+fn read_u64s(path: &str) -> Vec<u64> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// `(dim, rows as bits)` of an .npy file this tool wrote.
+fn read_npy(path: &str) -> (usize, Vec<Vec<u32>>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + len) % 64, 0, "data is 64-byte aligned");
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    let shape = header.split("'shape': (").nth(1).unwrap();
+    let shape: Vec<usize> = shape
+        .split(')')
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let data: Vec<u32> = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(data.len(), shape[0] * shape[1]);
+    let rows = data.chunks_exact(shape[1]).map(<[u32]>::to_vec).collect();
+    (shape[1], rows)
+}
+
+fn by_id(ids: &[u64], rows: Vec<Vec<u32>>) -> BTreeMap<u64, Vec<u32>> {
+    assert_eq!(ids.len(), rows.len());
+    ids.iter().copied().zip(rows).collect()
+}
+
+fn bits(rows: &[f32], dim: usize) -> Vec<Vec<u32>> {
+    rows.chunks_exact(dim)
+        .map(|r| r.iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
+
+/// The store's content as id → vector bits, read through the library.
+fn content(dir: &str) -> BTreeMap<u64, Vec<u32>> {
+    with_store_open(|| {
+        let options = Options {
+            read_only: true,
+            create_if_missing: false,
+            ..Options::default()
+        };
+        let store = Store::open(dir, 0, &options).unwrap();
+        let mut cursor = store.cursor();
+        let mut out = BTreeMap::new();
+        while let Some((id, v)) = cursor.next().unwrap() {
+            out.insert(id, v.iter().map(|x| x.to_bits()).collect());
+        }
+        out
+    })
+}
+
+// ---- tests ------------------------------------------------------------------
+
+#[test]
+fn fvecs_with_ivecs_ids_round_trips_bit_exact() {
+    let t = TempDir::new();
+    let dim = 7;
+    let rows = awkward_floats(3000 * dim, 7);
+    let ids: Vec<u64> = (0..3000u64)
+        .map(|i| (i * 7919) % 3001 + 1_000_000)
+        .collect();
+    let (vecs, idf) = (t.join("in.fvecs"), t.join("in.ivecs"));
+    write_fvecs(&vecs, dim, &rows);
+    write_ivecs(&idf, &ids);
+    let store = t.join("store");
+    let out = expect(
+        0,
+        &["import", &store, &vecs, "--ids", &idf, "--batch", "256"],
+    );
+    assert!(stdout(&out).contains("imported 3000 vectors of dimension 7"));
+    let original = by_id(&ids, bits(&rows, dim));
+    assert_eq!(content(&store), original);
+
+    let (out_vecs, out_ids) = (t.join("out.fvecs"), t.join("out.ivecs"));
+    expect(0, &["export", &store, &out_vecs, "--ids", &out_ids]);
+    let (out_dim, out_rows) = read_fvecs(&out_vecs);
+    assert_eq!(out_dim, dim);
+    assert_eq!(by_id(&read_ivecs(&out_ids), out_rows), original);
+
+    // Import what was exported into a second store and export again.
+    let store2 = t.join("store2");
+    expect(0, &["import", &store2, &out_vecs, "--ids", &out_ids]);
+    let (again_vecs, again_ids) = (t.join("again.fvecs"), t.join("again.ivecs"));
+    expect(0, &["export", &store2, &again_vecs, "--ids", &again_ids]);
+    assert_eq!(
+        by_id(&read_ivecs(&again_ids), read_fvecs(&again_vecs).1),
+        original
+    );
+    assert!(!Path::new(&t.join("again.fvecs.partial")).exists());
+}
+
+#[test]
+fn npy_round_trips_bit_exact() {
+    let t = TempDir::new();
+    let dim = 16;
+    let rows = awkward_floats(1234 * dim, 99);
+    let npy = t.join("in.npy");
+    write_npy(&npy, dim, &rows);
+    let store = t.join("store");
+    expect(
+        0,
+        &[
+            "import",
+            &store,
+            &npy,
+            "--start-id",
+            "100",
+            "--durability",
+            "fsync",
+        ],
+    );
+    let ids: Vec<u64> = (100..100 + 1234).collect();
+    let original = by_id(&ids, bits(&rows, dim));
+    assert_eq!(content(&store), original);
+
+    let (out_npy, out_ids) = (t.join("out.npy"), t.join("out.u64"));
+    expect(0, &["export", &store, &out_npy, "--ids", &out_ids]);
+    let (out_dim, out_rows) = read_npy(&out_npy);
+    assert_eq!(out_dim, dim);
+    assert_eq!(by_id(&read_u64s(&out_ids), out_rows), original);
+
+    let store2 = t.join("store2");
+    expect(0, &["import", &store2, &out_npy, "--ids", &out_ids]);
+    let again = t.join("again.fvecs");
+    let again_ids = t.join("again.ivecs");
+    expect(0, &["export", &store2, &again, "--ids", &again_ids]);
+    assert_eq!(
+        by_id(&read_ivecs(&again_ids), read_fvecs(&again).1),
+        original
+    );
+}
+
+#[test]
+fn large_ids_go_through_u64_files_and_are_refused_by_ivecs() {
+    let t = TempDir::new();
+    let rows = awkward_floats(3 * 2, 5);
+    let (vecs, idf) = (t.join("in.fvecs"), t.join("ids.u64"));
+    write_fvecs(&vecs, 2, &rows);
+    let ids = [u64::MAX, 1 << 40, 3];
+    std::fs::write(
+        &idf,
+        ids.iter()
+            .flat_map(|i| i.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs, "--ids", &idf]);
+    assert_eq!(content(&store), by_id(&ids, bits(&rows, 2)));
+
+    let (out, out_ids) = (t.join("out.fvecs"), t.join("out.ivecs"));
+    let failed = expect(7, &["export", &store, &out, "--ids", &out_ids]);
+    assert!(
+        stderr(&failed).contains("does not fit an .ivecs file"),
+        "{}",
+        stderr(&failed)
+    );
+    assert!(!Path::new(&out).exists() && !Path::new(&out_ids).exists());
+    assert!(!Path::new(&format!("{out}.partial")).exists());
+}
+
+#[test]
+fn stat_json_reports_every_field() {
+    let t = TempDir::new();
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, 3, &awkward_floats(50 * 3, 3));
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs]);
+    let json = stdout(&expect(0, &["stat", &store, "--json"]));
+    let json = json.trim();
+    assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+    for field in [
+        "\"dimension\": 3,",
+        "\"vectors\": 50,",
+        "\"live_bytes\": 600,",
+        "\"log_bytes\": 0,",
+        "\"fragmentation\": 0,",
+        "\"segments\": 1,",
+        &format!("\"format_version\": {},", vecstore::FORMAT_VERSION),
+        "\"library_version\": \"0.1.0\"",
+        "\"data_bytes\": ",
+        &format!("\"path\": \"{store}\""),
+    ] {
+        assert!(json.contains(field), "{field} missing from {json}");
+    }
+    let text = stdout(&expect(0, &["stat", &store]));
+    assert!(text.contains("vectors          50"), "{text}");
+    assert!(text.contains("fragmentation    0.00%"), "{text}");
+}
+
+#[test]
+fn verify_passes_a_sound_store_and_names_a_damaged_vector() {
+    let t = TempDir::new();
+    let dim = 4;
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, dim, &awkward_floats(100 * dim, 11));
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs]);
+    let sound = expect(0, &["verify", &store]);
+    assert!(
+        stdout(&sound).contains("result: sound"),
+        "{}",
+        stdout(&sound)
+    );
+    assert!(stdout(&sound).contains("lock: no writer holds the store"));
+
+    // One batch into a fresh store: slot i holds id i. Flip a byte of slot 37's vector.
+    let segment = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "vec"))
+        .unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = 4096 + 37 * (16 + 4 * dim) + 16 + 5;
+    bytes[at] ^= 0x40;
+    std::fs::write(&segment, bytes).unwrap();
+
+    let damaged = expect(1, &["verify", &store]);
+    let report = stdout(&damaged);
+    assert!(report.contains("problem: id 37: slot 37 of"), "{report}");
+    assert!(report.contains("fails its checksum"), "{report}");
+    assert!(report.contains("result: damaged"), "{report}");
+    assert!(stderr(&damaged).is_empty());
+    // Export refuses to write a damaged vector.
+    let failed = expect(5, &["export", &store, &t.join("out.fvecs")]);
+    assert!(stderr(&failed).contains("damaged"), "{}", stderr(&failed));
+
+    // Damage that stops the store from opening is a problem verify reports.
+    let index = Path::new(&store).join("index.vsi");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&index, bytes).unwrap();
+    let report = stdout(&expect(1, &["verify", &store]));
+    assert!(
+        report.contains("problem: ") && report.contains("does not open"),
+        "{report}"
+    );
+    assert!(stderr(&expect(5, &["stat", &store])).contains("the store is damaged"));
+}
+
+#[test]
+fn a_killed_import_leaves_all_or_nothing() {
+    let t = TempDir::new();
+    let dim = 8;
+    let store = t.join("store");
+    let first = t.join("first.fvecs");
+    write_fvecs(&first, dim, &awkward_floats(10 * dim, 21));
+    expect(0, &["import", &store, &first]);
+    let before = content(&store);
+
+    let rows = awkward_floats(200_000 * dim, 22);
+    let big = t.join("big.fvecs");
+    write_fvecs(&big, dim, &rows);
+    let mut child = {
+        let _guard = SPAWN.read().unwrap_or_else(|e| e.into_inner());
+        Command::new(env!("CARGO_BIN_EXE_vecstore"))
+            .args(["import", &store, &big, "--batch", "1", "--start-id", "5"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // The load starts by creating a segment for the whole file: kill soon after.
+    let segments = || {
+        std::fs::read_dir(&store)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".vec")
+            })
+            .count()
+    };
+    let initial = segments();
+    while segments() == initial && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let after = content(&store);
+    if status.success() {
+        assert_eq!(after.len(), 200_005, "the import finished before the kill");
+    } else {
+        assert_eq!(after, before, "a killed import left part of its vectors");
+    }
+    expect(0, &["verify", &store]);
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_leaves_the_store_unchanged() {
+    let t = TempDir::new();
+    let dim = 5;
+    let store = t.join("store");
+    let first = t.join("first.fvecs");
+    write_fvecs(&first, dim, &awkward_floats(10 * dim, 1));
+    expect(0, &["import", &store, &first]);
+    let before = content(&store);
+    assert_eq!(before.len(), 10);
+
+    let rows = awkward_floats(500 * dim, 2);
+    type Make<'a> = Box<dyn Fn(&str) + 'a>;
+    let cases: Vec<(&str, Make, &str)> = vec![
+        (
+            "truncated.fvecs",
+            Box::new(|p: &str| {
+                write_fvecs(p, dim, &rows);
+                let len = std::fs::metadata(p).unwrap().len();
+                std::fs::File::options()
+                    .write(true)
+                    .open(p)
+                    .unwrap()
+                    .set_len(len - 3)
+                    .unwrap();
+            }),
+            "truncated",
+        ),
+        (
+            "mixed.fvecs",
+            Box::new(|p: &str| {
+                write_fvecs(p, dim, &rows);
+                let mut bytes = std::fs::read(p).unwrap();
+                let record = 4 + 4 * dim;
+                bytes[400 * record] = 9; // record 400 claims dimension 9
+                std::fs::write(p, bytes).unwrap();
+            }),
+            "record 400 has dimension 9",
+        ),
+        (
+            "nan.fvecs",
+            Box::new(|p: &str| {
+                let mut rows = rows.clone();
+                rows[450 * dim + 2] = f32::NAN;
+                write_fvecs(p, dim, &rows);
+            }),
+            "vector 450 has a non-finite value (NaN) at index 2",
+        ),
+        (
+            "truncated.npy",
+            Box::new(|p: &str| {
+                write_npy(p, dim, &rows);
+                let len = std::fs::metadata(p).unwrap().len();
+                std::fs::File::options()
+                    .write(true)
+                    .open(p)
+                    .unwrap()
+                    .set_len(len - 8)
+                    .unwrap();
+            }),
+            "the file is truncated",
+        ),
+        (
+            "double.npy",
+            Box::new(|p: &str| {
+                write_npy(p, dim, &rows);
+                let mut bytes = std::fs::read(p).unwrap();
+                let at = bytes.windows(3).position(|w| w == b"<f4").unwrap();
+                bytes[at + 2] = b'8';
+                std::fs::write(p, bytes).unwrap();
+            }),
+            "dtype '<f8' is not supported",
+        ),
+        (
+            "wrongdim.fvecs",
+            Box::new(|p: &str| write_fvecs(p, dim + 1, &rows[..60])),
+            "dimension 6, the store",
+        ),
+    ];
+    for (name, make, message) in &cases {
+        let path = t.join(name);
+        make(&path);
+        for durability in ["none", "fsync"] {
+            let failed = expect(
+                6,
+                &[
+                    "import",
+                    &store,
+                    &path,
+                    "--batch",
+                    "100",
+                    "--durability",
+                    durability,
+                ],
+            );
+            assert!(
+                stderr(&failed).contains(message),
+                "{name}: {}",
+                stderr(&failed)
+            );
+            assert!(stderr(&failed).starts_with("vecstore import: "));
+            assert_eq!(content(&store), before, "{name} changed the store");
+        }
+    }
+
+    // Ids that do not match the vectors.
+    let good = t.join("good.fvecs");
+    write_fvecs(&good, dim, &rows);
+    let few = t.join("few.ivecs");
+    write_ivecs(&few, &[1, 2, 3]);
+    let failed = expect(6, &["import", &store, &good, "--ids", &few]);
+    assert!(
+        stderr(&failed).contains("holds 3 ids for the 500 vectors"),
+        "{}",
+        stderr(&failed)
+    );
+    assert_eq!(content(&store), before);
+
+    // A bad file never creates a store.
+    let fresh = t.join("fresh");
+    expect(6, &["import", &fresh, &t.join("truncated.fvecs")]);
+    expect(3, &["stat", &fresh]);
+}
+
+#[test]
+fn progress_is_quiet_when_stderr_is_not_a_terminal() {
+    let t = TempDir::new();
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, 8, &awkward_floats(20_000 * 8, 4));
+    let store = t.join("store");
+    for args in [
+        vec!["import", &store, &vecs, "--batch", "10"],
+        vec!["export", &store, &t.join("out.npy")],
+        vec!["verify", &store],
+    ] {
+        let out = expect(0, &args);
+        assert!(out.stderr.is_empty(), "{args:?}: {:?}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_store_held_by_a_writer_is_reported_locked() {
+    let t = TempDir::new();
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, 2, &awkward_floats(20, 6));
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs]);
+    with_store_open(|| {
+        let writer = Store::open(&store, 0, &Options::default()).unwrap();
+        for args in [
+            vec!["stat", &store],
+            vec!["verify", &store],
+            vec!["import", &store, &vecs],
+            vec!["export", &store, &t.join("out.fvecs")],
+            vec!["compact", &store],
+            vec!["checkpoint", &store],
+        ] {
+            let out = expect(4, &args);
+            assert!(
+                stderr(&out).contains("locked by a writer"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+        writer.close().unwrap();
+    });
+    expect(0, &["verify", &store]);
+}
+
+#[test]
+fn search_prints_the_nearest_ids() {
+    let t = TempDir::new();
+    let dim = 3;
+    let rows: Vec<f32> = (0..200).flat_map(|i| [i as f32, 0.0, 1.0]).collect();
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, dim, &rows);
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs, "--start-id", "1000"]);
+    let queries = t.join("q.npy");
+    write_npy(&queries, dim, &[42.0, 0.0, 1.0, 150.25, 0.0, 1.0]);
+    let out = stdout(&expect(
+        0,
+        &["search", &store, "--query", &queries, "-k", "2"],
+    ));
+    assert_eq!(
+        out, "# query 0\n1042\t0\n1041\t1\n\n# query 1\n1150\t0.0625\n1151\t0.5625\n",
+        "{out}"
+    );
+    let out = stdout(&expect(
+        0,
+        &[
+            "search", &store, "-q", &queries, "-k1", "--metric", "cosine",
+        ],
+    ));
+    assert!(out.starts_with("# query 0\n"), "{out}");
+
+    let wrong = t.join("wrong.fvecs");
+    write_fvecs(&wrong, 2, &[1.0, 2.0]);
+    let failed = expect(6, &["search", &store, "--query", &wrong]);
+    assert!(stderr(&failed).contains("dimension 2, the store has dimension 3"));
+    expect(2, &["search", &store]);
+    expect(
+        2,
+        &["search", &store, "-q", &queries, "--metric", "manhattan"],
+    );
+}
+
+#[test]
+fn compact_and_checkpoint_maintain_the_store() {
+    let t = TempDir::new();
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, 4, &awkward_floats(400 * 4, 8));
+    let store = t.join("store");
+    expect(0, &["import", &store, &vecs]);
+    // Importing again overwrites every id: the first copies become dead slots.
+    expect(0, &["import", &store, &vecs, "--durability", "flush"]);
+    let before = content(&store);
+    assert!(stdout(&expect(0, &["stat", &store])).contains("fragmentation    50.00%"));
+    let out = stdout(&expect(0, &["compact", &store]));
+    assert!(
+        out.contains("reclaimed") && out.contains("-> 0.00%"),
+        "{out}"
+    );
+    assert!(stdout(&expect(0, &["stat", &store])).contains("fragmentation    0.00%"));
+    assert_eq!(content(&store), before);
+    let out = stdout(&expect(0, &["checkpoint", &store]));
+    assert!(out.contains("0 log bytes left"), "{out}");
+    expect(0, &["verify", &store]);
+}
+
+#[test]
+fn usage_errors_and_help() {
+    let t = TempDir::new();
+    let top = stdout(&expect(0, &["--help"]));
+    for word in [
+        "stat",
+        "verify",
+        "import",
+        "export",
+        "search",
+        "compact",
+        "checkpoint",
+        "Exit codes",
+    ] {
+        assert!(top.contains(word), "{word}");
+    }
+    for command in [
+        "stat",
+        "verify",
+        "import",
+        "export",
+        "search",
+        "compact",
+        "checkpoint",
+    ] {
+        let help = stdout(&expect(0, &[command, "--help"]));
+        assert!(
+            help.contains(&format!("usage: vecstore {command} DIR")),
+            "{help}"
+        );
+        assert!(help.contains("4  the store is locked"), "{help}");
+        assert_eq!(stdout(&expect(0, &["help", command])), help);
+    }
+    assert!(stdout(&expect(0, &["import", "--help"])).contains("--durability MODE"));
+    assert!(stderr(&expect(2, &[])).contains("no command given"));
+    assert!(stderr(&expect(2, &["frobnicate"])).contains("unknown command 'frobnicate'"));
+    assert!(stderr(&expect(2, &["stat"])).contains("missing DIR"));
+    assert!(stderr(&expect(2, &["stat", "a", "--bogus"])).contains("unknown option '--bogus'"));
+    let vecs = t.join("in.fvecs");
+    write_fvecs(&vecs, 2, &[1.0, 2.0]);
+    let store = t.join("store");
+    assert!(
+        stderr(&expect(2, &["import", &store, &vecs, "--batch", "0"]))
+            .contains("--batch must be at least 1")
+    );
+    assert!(stderr(&expect(
+        2,
+        &["import", &store, &vecs, "--durability", "maybe"]
+    ))
+    .contains("not one of fsync, flush, none"));
+    assert!(stderr(&expect(2, &["import", &store, &t.join("in.csv")])).contains(".fvecs or .npy"));
+    assert!(
+        stderr(&expect(6, &["import", &store, &t.join("missing.fvecs")])).contains("missing.fvecs")
+    );
+    assert!(stderr(&expect(3, &["stat", &store])).contains("no vecstore store"));
+    assert!(stderr(&expect(3, &["verify", &t.join("")])).contains("no vecstore store"));
+    assert!(stdout(&expect(0, &["--version"])).contains("format version"));
+}
