@@ -10,7 +10,9 @@ use vecstore::{Durability, ErrorKind, Options, Store};
 const DIM: usize = 3;
 
 fn vector(seed: u8, id: u64) -> Vec<f32> {
-    (0..DIM).map(|i| f32::from(seed) + (id * 7 + i as u64) as f32).collect()
+    (0..DIM)
+        .map(|i| f32::from(seed) + (id * 7 + i as u64) as f32)
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -26,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
     let mut store = Some(open(Durability::Flush));
     let mut model: BTreeMap<u64, Vec<f32>> = BTreeMap::new();
     for op in data.chunks(3) {
-        let (code, a, b) = (op[0], u64::from(*op.get(1).unwrap_or(&0) % 16), *op.get(2).unwrap_or(&0));
+        let (code, a, b) = (
+            op[0],
+            u64::from(*op.get(1).unwrap_or(&0) % 16),
+            *op.get(2).unwrap_or(&0),
+        );
         let s = store.as_ref().unwrap();
         match code % 10 {
             0..=2 => {
@@ -50,7 +56,8 @@ fuzz_target!(|data: &[u8]| {
                 s.compact().unwrap();
             }
             7 => {
-                let mode = [Durability::Fsync, Durability::Flush, Durability::None][usize::from(b % 3)];
+                let mode =
+                    [Durability::Fsync, Durability::Flush, Durability::None][usize::from(b % 3)];
                 store.take().unwrap().close().unwrap();
                 store = Some(open(mode));
             }
