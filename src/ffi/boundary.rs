@@ -101,6 +101,14 @@ pub(crate) fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Error> {
     unsafe { ptr.as_mut() }.ok_or_else(|| Error::invalid(format!("{what} is NULL")))
 }
 
+/// Writes `value` through an optional output pointer (NULL: not wanted).
+pub(crate) fn set_optional<T>(ptr: *mut T, value: T) {
+    // SAFETY: as for `out`; NULL is skipped.
+    if let Some(slot) = unsafe { ptr.as_mut() } {
+        *slot = value;
+    }
+}
+
 /// A C array of `len` elements; NULL is allowed only when `len` is 0.
 pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T], Error> {
     if len == 0 {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use super::boundary::{
-    arg, call, last_error, out, rows, slice, slice_mut, status_name, with_store,
+    arg, call, last_error, out, rows, set_optional, slice, slice_mut, status_name, with_store,
 };
 use super::types::*;
 use crate::{Durability, Error, ErrorKind, Metric, Options, Store};
@@ -235,9 +235,7 @@ pub extern "C" fn vecstore_delete_batch(
 ) -> vecstore_status {
     with_store("vecstore_delete_batch", store, |h| {
         let deleted = h.store.delete_batch(slice(ids, count, "ids")?)?;
-        if !out_deleted.is_null() {
-            *out(out_deleted, "out_deleted")? = deleted;
-        }
+        set_optional(out_deleted, deleted);
         Ok(())
     })
 }
@@ -335,9 +333,7 @@ pub extern "C" fn vecstore_get_ref(
     with_store("vecstore_get_ref", store, |h| {
         let out_guard = out(out_guard, "out_guard")?;
         let guard = h.store.get_ref(id)?;
-        if !out_data.is_null() {
-            *out(out_data, "out_data")? = guard.data().as_ptr();
-        }
+        set_optional(out_data, guard.data().as_ptr());
         *out_guard = Box::into_raw(Box::new(vecstore_guard { guard }));
         Ok(())
     })
@@ -406,12 +402,8 @@ pub extern "C" fn vecstore_cursor_next(
         let c = out(cursor, "cursor")?;
         match c.cursor.next()? {
             Some((id, data)) => {
-                if !out_id.is_null() {
-                    *out(out_id, "out_id")? = id;
-                }
-                if !out_data.is_null() {
-                    *out(out_data, "out_data")? = data.as_ptr();
-                }
+                set_optional(out_id, id);
+                set_optional(out_data, data.as_ptr());
                 Ok(())
             }
             None => Err(Error::new(ErrorKind::NotFound, "end of cursor")),
@@ -472,9 +464,7 @@ pub extern "C" fn vecstore_compact(
 ) -> vecstore_status {
     with_store("vecstore_compact", store, |h| {
         let reclaimed = h.store.compact()?;
-        if !out_bytes_reclaimed.is_null() {
-            *out(out_bytes_reclaimed, "out_bytes_reclaimed")? = reclaimed;
-        }
+        set_optional(out_bytes_reclaimed, reclaimed);
         Ok(())
     })
 }
