@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::files::sync_dir;
 use crate::guard::corrupt_slot;
 use crate::index::{SlotRef, SnapshotSegment};
-use crate::segment::{slot_id, slot_is_intact};
+use crate::segment::slot_id;
 use crate::store::Store;
 
 /// Live vectors moved per index publication: small enough that readers never
@@ -66,11 +66,10 @@ impl Store {
             for chunk in slots.chunks(MOVE_CHUNK) {
                 images.clear();
                 for &slot in chunk {
-                    let image = old.slot(slot);
-                    if !slot_is_intact(image) {
+                    if !old.slot_is_intact(slot) {
                         return Err(corrupt_slot(old, slot));
                     }
-                    images.extend_from_slice(image);
+                    images.extend_from_slice(old.slot(slot));
                 }
                 let target = self.allocate(&mut w, chunk.len() as u64)?;
                 let first = self.index.read().segment(target.id()).expect("active").used;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Snapshot;
-use crate::segment::{slot_id, slot_is_intact, Segment};
+use crate::segment::{slot_id, Segment};
 
 /// Counts guards and cursors alive, for `Stats::guards_outstanding`.
 #[derive(Clone, Default)]
@@ -101,11 +101,10 @@ impl Cursor {
         let seg = &self.snapshot.segments[self.segment - 1].segment;
         let slot = self.slots[self.next];
         self.next += 1;
-        let image = seg.slot(slot);
-        if !slot_is_intact(image) {
+        if !seg.slot_is_intact(slot) {
             return Err(corrupt_slot(seg, slot));
         }
-        Ok(Some((slot_id(image), seg.vector(slot))))
+        Ok(Some((slot_id(seg.slot(slot)), seg.vector(slot))))
     }
 }
 

@@ -113,13 +113,17 @@ impl LogContents {
     }
 
     /// Calls `apply` on every intact record in order and returns the length of
-    /// the valid prefix of the file. A torn tail (an incomplete or damaged last
-    /// record, with nothing valid after it) ends the scan; damage followed by
-    /// valid records is `Corrupt`.
-    pub(crate) fn scan(
-        &self,
+    /// the valid prefix of the file. `checkpoint_lsn` is the last record the
+    /// checkpoint includes: the log may still hold records up to it (a crash
+    /// before the log was trimmed), and the first record after it must be
+    /// `checkpoint_lsn + 1`. A torn tail (an incomplete or damaged end, with no
+    /// intact record newer than the last good one after it) ends the scan;
+    /// damage followed by a newer intact record is `Corrupt`.
+    pub(crate) fn scan<'a>(
+        &'a self,
         slot_size: usize,
-        mut apply: impl FnMut(Record<'_>) -> Result<()>,
+        checkpoint_lsn: u64,
+        mut apply: impl FnMut(Record<'a>) -> Result<()>,
     ) -> Result<u64> {
         let bytes = &self.bytes;
         let mut pos = HEADER_LEN;
@@ -132,21 +136,30 @@ impl LogContents {
                     && checksum(&[&rest[8..total as usize]]) == u32_at(rest, 4)
             };
             if !intact {
-                let next = prev_lsn.map_or(1, |l| l + 1);
-                if valid_record_after(bytes, pos + 1, next) {
+                let newest = prev_lsn.unwrap_or(0).max(checkpoint_lsn);
+                if let Some(at) = newer_record_after(bytes, pos + 1, newest) {
                     return Err(Error::corrupt(
                         &self.path,
-                        format!("damaged record at offset {pos} is followed by valid records"),
+                        format!(
+                            "damaged record at offset {pos} is followed by an intact newer record at offset {at}"
+                        ),
                     ));
                 }
                 break;
             }
             let total = RECORD_HEADER + u32_at(rest, 0) as usize;
             let lsn = u64_at(rest, 8);
-            if prev_lsn.is_some_and(|p| lsn != p + 1) {
+            let in_order = match prev_lsn {
+                Some(prev) => lsn == prev + 1,
+                None => lsn <= checkpoint_lsn + 1,
+            };
+            if !in_order {
                 return Err(Error::corrupt(
                     &self.path,
-                    format!("record at offset {pos} has sequence {lsn} after {prev_lsn:?}"),
+                    format!(
+                        "record at offset {pos} has sequence {lsn} after {} (checkpoint at {checkpoint_lsn}): records are missing",
+                        prev_lsn.map_or("none".to_string(), |p| p.to_string())
+                    ),
                 ));
             }
             let (kind, count) = (u32_at(rest, 16), u32_at(rest, 20) as usize);
@@ -178,16 +191,16 @@ impl LogContents {
     }
 }
 
-/// Whether some offset at or after `from` starts an intact record numbered
-/// `next` or `next + 1` (the damaged record's own number, or its successor's).
-fn valid_record_after(bytes: &[u8], from: usize, next: u64) -> bool {
-    (from..bytes.len().saturating_sub(RECORD_HEADER)).any(|at| {
+/// The offset of an intact record numbered above `newest` at or after
+/// `from`, if any: proof that damage before it is not a torn tail. Only
+/// offsets whose sequence number is plausible pay for a checksum.
+fn newer_record_after(bytes: &[u8], from: usize, newest: u64) -> Option<usize> {
+    (from..bytes.len().saturating_sub(RECORD_HEADER - 1)).find(|&at| {
         let lsn = u64_at(bytes, at + 8);
-        if lsn != next && lsn != next + 1 {
-            return false;
-        }
         let total = RECORD_HEADER as u64 + u64::from(u32_at(bytes, at));
-        (at as u64 + total) <= bytes.len() as u64
+        lsn > newest
+            && lsn - newest <= (bytes.len() / RECORD_HEADER) as u64
+            && at as u64 + total <= bytes.len() as u64
             && checksum(&[&bytes[at + 8..at + total as usize]]) == u32_at(bytes, at + 4)
     })
 }
@@ -242,8 +255,8 @@ impl Log {
     /// commit must reach for it to be durable. A failed append leaves no
     /// partial record behind.
     pub(crate) fn append(&mut self, record: &[u8]) -> Result<u64> {
-        if let Some(err) = &self.broken {
-            return Err(err.clone());
+        if let Some(err) = self.failure() {
+            return Err(err);
         }
         if let Err(e) = self.file.write_all_at(record, self.end) {
             if let Err(e2) = self.file.set_len(self.end) {
@@ -274,19 +287,38 @@ impl Log {
     }
 
     /// Drops every record (a checkpoint has made them redundant) and releases
-    /// anyone waiting for them to become durable.
+    /// anyone waiting for them to become durable. If the truncation cannot be
+    /// made durable, the log refuses further appends: a record written after
+    /// a truncation that might be undone by a crash could land behind old
+    /// bytes, where recovery would not find it.
     pub(crate) fn reset(&mut self) -> Result<()> {
         if self.record_bytes() == 0 {
             return Ok(());
         }
+        if let Some(err) = &self.broken {
+            return Err(err.clone());
+        }
+        // A failed ftruncate leaves the file as it was: the records stay
+        // (recovery skips them by sequence number) and appends go after them.
         self.file
             .set_len(HEADER_LEN as u64)
-            .and_then(|_| self.file.sync_all())
             .map_err(|e| Error::io("trim log", &self.path, &e))?;
         self.base += self.record_bytes();
         self.end = HEADER_LEN as u64;
+        if let Err(e) = self.file.sync_all() {
+            let err = Error::io("sync trimmed log", &self.path, &e);
+            self.broken = Some(err.clone());
+            return Err(err);
+        }
         self.commit.mark_durable(self.logical_end());
         Ok(())
+    }
+
+    /// Why the log refuses appends, if it does: an append or trim that could
+    /// not be undone, or a failed fdatasync (after which the kernel may have
+    /// dropped acknowledged-looking bytes).
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.broken.clone().or_else(|| self.commit.failure())
     }
 }
 
@@ -362,6 +394,11 @@ impl GroupCommit {
         }
     }
 
+    /// The error of a failed fdatasync, if one failed.
+    fn failure(&self) -> Option<Error> {
+        self.state.lock().failure.clone()
+    }
+
     /// Makes everything appended so far durable.
     pub(crate) fn sync_all_written(&self) -> Result<()> {
         self.wait_durable(self.written.load(Ordering::Acquire))
@@ -388,7 +425,7 @@ mod tests {
     fn lsns(dir: &Path) -> Result<(Vec<u64>, u64)> {
         let contents = LogContents::read(dir, 3)?;
         let mut seen = Vec::new();
-        let end = contents.scan(SLOT, |r| {
+        let end = contents.scan(SLOT, 0, |r| {
             seen.push(match r {
                 Record::Puts { lsn, .. } | Record::Deletes { lsn, .. } => lsn,
             });

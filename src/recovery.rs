@@ -83,11 +83,14 @@ pub(crate) fn recover(
         writable,
         index: &mut index,
         lsn: cp.lsn,
-        touched: BTreeSet::new(),
+        slot_writes: Vec::new(),
         applied: false,
     };
-    let valid_len = contents.scan(segment::slot_size(dimension), |r| replay.apply(r))?;
-    let (lsn, touched, applied) = (replay.lsn, replay.touched, replay.applied);
+    let valid_len = contents.scan(segment::slot_size(dimension), cp.lsn, |r| replay.apply(r))?;
+    let (lsn, applied) = (replay.lsn, replay.applied);
+    // Only now that the whole log has been validated may files change: a
+    // recovery that ends in Corrupt modifies nothing.
+    let touched = replay.write_slots()?;
     let next_segment = segment_files(dir)?
         .last()
         .map_or(cp.next_segment, |&last| cp.next_segment.max(last + 1));
@@ -106,19 +109,21 @@ fn is_live(bits: &[u64], slot: u64) -> bool {
     bits[(slot / 64) as usize] & (1 << (slot % 64)) != 0
 }
 
-/// Applies log records newer than the checkpoint to the index and segments.
-struct Replay<'a> {
+/// Applies log records newer than the checkpoint to the index, collecting
+/// the slot images to write once the whole log is known to be sound.
+struct Replay<'a, 'log> {
     dir: &'a Path,
     dimension: u32,
     writable: bool,
     index: &'a mut Index,
     lsn: u64,
-    touched: BTreeSet<u32>,
+    /// `(segment, first slot, images)` of every put record replayed.
+    slot_writes: Vec<(Arc<Segment>, u64, &'log [u8])>,
     applied: bool,
 }
 
-impl Replay<'_> {
-    fn apply(&mut self, record: Record<'_>) -> Result<()> {
+impl<'log> Replay<'_, 'log> {
+    fn apply(&mut self, record: Record<'log>) -> Result<()> {
         match record {
             Record::Puts { lsn, slots, images } if lsn > self.lsn => {
                 self.puts(slots, images)?;
@@ -138,7 +143,7 @@ impl Replay<'_> {
 
     /// A put record names consecutive slots of one segment (the writer
     /// allocates batches that way); anything else is damage.
-    fn puts(&mut self, slots: &[u8], images: &[u8]) -> Result<()> {
+    fn puts(&mut self, slots: &[u8], images: &'log [u8]) -> Result<()> {
         let count = slots.len() / 8;
         if count == 0 {
             return Ok(());
@@ -178,7 +183,28 @@ impl Replay<'_> {
                 "slot image in a put record fails its checksum",
             ));
         }
-        if seg.slots(first.slot(), count as u64) != images {
+        self.slot_writes.push((seg.clone(), first.slot(), images));
+        self.index.mark_used(seg.id(), end);
+        for (i, image) in images.chunks_exact(slot_size).enumerate() {
+            self.index.insert(
+                slot_id(image),
+                SlotRef::new(seg.id(), first.slot() + i as u64),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Replay<'_, '_> {
+    /// Writes the replayed images into slots that do not already hold them
+    /// (after a process crash they usually do); returns the segments written.
+    fn write_slots(self) -> Result<BTreeSet<u32>> {
+        let mut touched = BTreeSet::new();
+        for (seg, first, images) in self.slot_writes {
+            let count = (images.len() / segment::slot_size(self.dimension)) as u64;
+            if seg.slots(first, count) == images {
+                continue;
+            }
             if !self.writable {
                 return Err(Error::new(
                     ErrorKind::ReadOnly,
@@ -188,17 +214,10 @@ impl Replay<'_> {
                     ),
                 ));
             }
-            seg.write_slots(first.slot(), images)?;
-            self.touched.insert(seg.id());
+            seg.write_slots(first, images)?;
+            touched.insert(seg.id());
         }
-        self.index.mark_used(seg.id(), end);
-        for (i, image) in images.chunks_exact(slot_size).enumerate() {
-            self.index.insert(
-                slot_id(image),
-                SlotRef::new(seg.id(), first.slot() + i as u64),
-            );
-        }
-        Ok(())
+        Ok(touched)
     }
 }
 

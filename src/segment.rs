@@ -8,8 +8,11 @@
 //! `Arc<Segment>` that owns the mapping lives, even after the file is unlinked.
 //!
 //! Layout: a 4096-byte header page, then `capacity` slots of
-//! `16 + 4 * dimension` bytes: `id: u64 | crc: u32 | reserved: u32 | vector`.
-//! The CRC covers the id and the vector bytes.
+//! `16 + 4 * dimension` bytes: `crc: u32 | reserved: u32 | id: u64 | vector`.
+//! The CRC covers the id and the vector bytes (contiguous, so one pass of the
+//! hardware CRC). Each segment remembers which slots it has seen intact —
+//! written from memory by this process, or checked once on a read — so a slot
+//! from disk costs one checksum pass, on its first read only.
 //!
 //! This module and `files` hold the crate's `unsafe` code (see `SAFETY:` notes).
 
@@ -17,6 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{Mmap, MmapOptions};
 
@@ -40,22 +44,22 @@ pub(crate) fn encode_slot(id: u64, vector: &[f32], out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + SLOT_HEADER_BYTES + 4 * vector.len(), 0);
     let image = &mut out[start..];
-    image[..8].copy_from_slice(&id.to_le_bytes());
+    image[8..16].copy_from_slice(&id.to_le_bytes());
     for (bytes, v) in image[SLOT_HEADER_BYTES..].chunks_exact_mut(4).zip(vector) {
         bytes.copy_from_slice(&v.to_le_bytes());
     }
-    let crc = checksum(&[&image[..8], &image[SLOT_HEADER_BYTES..]]);
-    image[8..12].copy_from_slice(&crc.to_le_bytes());
+    let crc = checksum(&[&image[8..]]);
+    image[..4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The id stored in a slot image.
 pub(crate) fn slot_id(image: &[u8]) -> u64 {
-    u64_at(image, 0)
+    u64_at(image, 8)
 }
 
 /// Whether a slot image's checksum matches its id and vector bytes.
 pub(crate) fn slot_is_intact(image: &[u8]) -> bool {
-    checksum(&[&image[..8], &image[SLOT_HEADER_BYTES..]]) == u32_at(image, 8)
+    checksum(&[&image[8..]]) == u32_at(image, 0)
 }
 
 /// File name of segment `id`.
@@ -80,6 +84,14 @@ pub(crate) struct Segment {
     map: Mmap,
     capacity: u64,
     slot_size: usize,
+    /// One bit per slot: known to hold its checksummed bytes.
+    intact: Box<[AtomicU64]>,
+}
+
+fn bitmap(capacity: u64) -> Box<[AtomicU64]> {
+    (0..capacity.div_ceil(64))
+        .map(|_| AtomicU64::new(0))
+        .collect()
 }
 
 impl Segment {
@@ -124,6 +136,7 @@ impl Segment {
                 map,
                 capacity,
                 slot_size,
+                intact: bitmap(capacity),
             }),
             Err(e) => {
                 drop(file);
@@ -185,6 +198,7 @@ impl Segment {
             map,
             capacity,
             slot_size,
+            intact: bitmap(capacity),
         })
     }
 
@@ -234,14 +248,34 @@ impl Segment {
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) }
     }
 
+    /// Whether `slot` holds the bytes its checksum describes. Checked once per
+    /// slot and remembered: slots are write-once.
+    pub(crate) fn slot_is_intact(&self, slot: u64) -> bool {
+        let (word, bit) = (&self.intact[(slot / 64) as usize], 1u64 << (slot % 64));
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return true;
+        }
+        let intact = slot_is_intact(self.slot(slot));
+        if intact {
+            word.fetch_or(bit, Ordering::Relaxed);
+        }
+        intact
+    }
+
     /// Writes the images of consecutive slots starting at `first`. The caller
-    /// guarantees no reader can see these slots yet.
+    /// guarantees no reader can see these slots yet, and that the images are
+    /// intact (made by `encode_slot`, or checked).
     pub(crate) fn write_slots(&self, first: u64, images: &[u8]) -> Result<()> {
         debug_assert!(images.len().is_multiple_of(self.slot_size));
-        debug_assert!(first + (images.len() / self.slot_size) as u64 <= self.capacity);
+        let count = (images.len() / self.slot_size) as u64;
+        debug_assert!(first + count <= self.capacity);
         self.file
             .write_all_at(images, self.offset(first) as u64)
-            .map_err(|e| Error::io("write segment", &self.path, &e))
+            .map_err(|e| Error::io("write segment", &self.path, &e))?;
+        for slot in first..first + count {
+            self.intact[(slot / 64) as usize].fetch_or(1 << (slot % 64), Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Makes every slot written so far durable.
@@ -316,7 +350,7 @@ mod tests {
         assert_eq!(image.len(), slot_size(2));
         assert!(slot_is_intact(&image));
         assert_eq!(slot_id(&image), 9);
-        for byte in (0..8).chain(SLOT_HEADER_BYTES..image.len()) {
+        for byte in (0..4).chain(8..image.len()) {
             let mut bad = image.clone();
             bad[byte] ^= 1;
             assert!(!slot_is_intact(&bad), "flip at {byte} went unnoticed");

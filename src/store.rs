@@ -21,7 +21,7 @@ use crate::index::{Index, SlotRef};
 use crate::log::{self, Log};
 use crate::options::{Durability, Options};
 use crate::recovery::{recover, segment_files};
-use crate::segment::{self, slot_is_intact, Segment};
+use crate::segment::{self, Segment};
 
 /// Slots in a new store's first segment unless `initial_capacity` says otherwise.
 const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
@@ -84,8 +84,9 @@ pub(crate) struct Writer {
     dirty: bool,
     grow_ns: Vec<u64>,
     buf: Vec<u8>,
-    /// Set when a failure leaves the durable state unknown; refuses later writes.
-    failure: Option<Error>,
+    /// A failed segment fdatasync: its dirty pages may be gone, so no later
+    /// checkpoint could be trusted.
+    sync_failure: Option<Error>,
     closed: bool,
 }
 
@@ -151,7 +152,7 @@ impl Store {
                 dirty: rec.needs_checkpoint,
                 grow_ns: Vec::new(),
                 buf: Vec::new(),
-                failure: None,
+                sync_failure: None,
                 closed: false,
             }),
             pins: PinCount::default(),
@@ -452,8 +453,8 @@ impl Store {
             return Ok(());
         }
         w.closed = true;
-        if let Some(err) = &w.failure {
-            return Err(err.clone());
+        if let Some(err) = w.failure() {
+            return Err(err);
         }
         if w.dirty {
             self.checkpoint_locked(&mut w)?;
@@ -477,10 +478,10 @@ impl Store {
             ));
         }
         let w = self.writer.lock();
-        if let Some(err) = &w.failure {
+        if let Some(err) = w.failure() {
             return Err(Error::new(
                 err.kind(),
-                format!("the store refuses writes after an earlier failure: {err}"),
+                format!("the store refuses writes after an earlier failure ({err}); reopen it to recover"),
             ));
         }
         Ok(w)
@@ -539,10 +540,12 @@ impl Store {
             )));
         }
         let started = Instant::now();
+        // The id is used up even if creation fails halfway: a file left
+        // behind is an orphan for the next open to remove, never a clash.
         let id = w.next_segment;
+        w.next_segment += 1;
         let seg = Arc::new(Segment::create(&self.dir, id, self.dimension, capacity)?);
         sync_dir(&self.dir)?;
-        w.next_segment += 1;
         w.grow_ns.push(started.elapsed().as_nanos() as u64);
         w.active = Some(id);
         self.index.write().add_segment(seg.clone(), 0);
@@ -560,7 +563,10 @@ impl Store {
                 .collect()
         };
         for seg in to_sync {
-            seg.sync()?;
+            if let Err(err) = seg.sync() {
+                w.sync_failure = Some(err.clone());
+                return Err(err);
+            }
         }
         let bytes = checkpoint::encode(self.dimension, w.lsn, w.next_segment, &self.index.read());
         checkpoint::write(&self.dir, &bytes)?;
@@ -574,6 +580,13 @@ impl Store {
 }
 
 impl Writer {
+    /// Why writes are refused, if they are (see `Log::failure`).
+    fn failure(&self) -> Option<Error> {
+        self.sync_failure
+            .clone()
+            .or_else(|| self.log.as_ref()?.failure())
+    }
+
     fn log_mut(&mut self) -> &mut Log {
         self.log.as_mut().expect("a writable store has a log")
     }
@@ -592,8 +605,7 @@ fn not_found(id: u64) -> Error {
 /// Checks that `slot` is intact and holds `id` (defence against an index
 /// entry pointing at the wrong slot).
 fn check_slot(seg: &Segment, slot: u64, id: u64) -> Result<()> {
-    let image = seg.slot(slot);
-    if !slot_is_intact(image) || segment::slot_id(image) != id {
+    if !seg.slot_is_intact(slot) || segment::slot_id(seg.slot(slot)) != id {
         return Err(corrupt_slot(seg, slot));
     }
     Ok(())

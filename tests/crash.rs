@@ -266,7 +266,12 @@ fn parse_report(lines: &[String]) -> (Vec<Op>, Option<Op>) {
 }
 
 fn read_all(dir: &Path) -> Content {
-    let store = Store::open(dir, 0, &Options::default()).unwrap_or_else(|e| panic!("reopen: {e}"));
+    let store = match Store::open(dir, 0, &Options::default()) {
+        Ok(store) => store,
+        // Killed before its first open had created the store: nothing there.
+        Err(e) if e.kind() == ErrorKind::NotFound => return Content::new(),
+        Err(e) => panic!("reopen: {e}"),
+    };
     let mut content = Content::new();
     let mut cursor = store.cursor();
     while let Some((id, v)) = cursor.next().unwrap() {
