@@ -1,0 +1,310 @@
+//! vecstore benchmark harness: vecstore, velesdb-core and LMDB (heed), and the
+//! machine's limits, measured in one run and reported with ratios.
+//!
+//! `cargo run --release -p vecstore-bench -- [--quick] [--sizes NxD,...]
+//!  [--seed N] [--json FILE] [--only WORKLOAD,...]`
+//!
+//! Workloads for `--only`: bulk, replay, puts, threads, gets, scan,
+//! lifecycle (checkpoint, reopen, delete, compaction, latency during
+//! compaction), memory, search. Timings are printed, never asserted.
+
+mod data;
+mod engines;
+mod knn;
+mod limits;
+mod memory;
+mod report;
+mod results;
+mod util;
+mod workloads;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use data::Dataset;
+use engines::lmdb::Lmdb;
+use engines::vecstore::Vecstore;
+use engines::velesdb::Velesdb;
+use engines::{Engine, Result};
+use limits::Limits;
+use report::SizeReport;
+use results::Results;
+use workloads::{Ctx, Loaded, Plan};
+
+const WORKLOADS: [&str; 9] = [
+    "bulk",
+    "replay",
+    "puts",
+    "threads",
+    "gets",
+    "scan",
+    "lifecycle",
+    "memory",
+    "search",
+];
+
+struct Args {
+    quick: bool,
+    sizes: Vec<(usize, usize)>,
+    seed: u64,
+    json: Option<PathBuf>,
+    only: Vec<String>,
+}
+
+impl Args {
+    fn parse(mut it: impl Iterator<Item = String>) -> Result<Args> {
+        let mut args = Args {
+            quick: false,
+            sizes: Vec::new(),
+            seed: 42,
+            json: None,
+            only: Vec::new(),
+        };
+        while let Some(arg) = it.next() {
+            let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--quick" => args.quick = true,
+                "--sizes" => args.sizes = parse_sizes(&value()?)?,
+                "--seed" => args.seed = value()?.parse()?,
+                "--json" => args.json = Some(value()?.into()),
+                "--only" => {
+                    args.only = value()?.split(',').map(str::to_string).collect();
+                    if let Some(bad) = args.only.iter().find(|w| !WORKLOADS.contains(&w.as_str())) {
+                        return Err(format!(
+                            "unknown workload {bad}; known: {}",
+                            WORKLOADS.join(",")
+                        )
+                        .into());
+                    }
+                }
+                "-h" | "--help" => {
+                    println!(
+                        "vecstore-bench [--quick] [--sizes 1000000x128,200000x768] [--seed N] \
+                         [--json FILE] [--only {}]",
+                        WORKLOADS.join(",")
+                    );
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other}").into()),
+            }
+        }
+        if args.sizes.is_empty() {
+            args.sizes = if args.quick {
+                vec![(20_000, 128), (5_000, 768)]
+            } else {
+                vec![(1_000_000, 128), (200_000, 768)]
+            };
+        }
+        Ok(args)
+    }
+
+    fn runs(&self, workload: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|w| w == workload)
+    }
+
+    /// Whether anything needs the data set loaded into each store.
+    fn needs_loaded(&self) -> bool {
+        ["bulk", "replay", "gets", "scan", "lifecycle", "search"]
+            .iter()
+            .any(|w| self.runs(w))
+    }
+
+    fn plan(&self, data: &Dataset) -> (Plan, knn::SearchPlan) {
+        let on = |w: &str, n: usize| if self.runs(w) { n } else { 0 };
+        let (puts, threads, gets, batches) = if self.quick {
+            ([100, 1_000, 2_000], 160, 200_000, 2_000)
+        } else {
+            ([1_000, 5_000, 20_000], 1_600, 1_000_000, 10_000)
+        };
+        let plan = Plan {
+            puts: puts.map(|n| on("puts", n)),
+            thread_puts: on("threads", threads),
+            gets: on("gets", gets),
+            batches: on("gets", batches),
+            scan: self.runs("scan"),
+            bulk_all_modes: self.runs("bulk"),
+            replay: self.runs("replay"),
+            idle: Duration::from_millis(if self.quick { 100 } else { 300 }),
+        };
+        let search = knn::SearchPlan {
+            single_queries: if self.quick {
+                20
+            } else {
+                (4e9 / data.data_bytes() as f64).clamp(3.0, 50.0) as usize
+            },
+            naive_queries: if self.quick { 3 } else { 2 },
+        };
+        (plan, search)
+    }
+}
+
+fn parse_sizes(text: &str) -> Result<Vec<(usize, usize)>> {
+    text.split(',')
+        .map(|s| {
+            let (n, d) = s
+                .split_once('x')
+                .ok_or_else(|| format!("size {s} is not NxD"))?;
+            Ok((n.parse()?, d.parse()?))
+        })
+        .collect()
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = if argv.first().map(String::as_str) == Some(memory::CHILD_FLAG) {
+        memory::child_main(&argv[1..])
+    } else {
+        Args::parse(argv.into_iter()).and_then(|args| run(&args))
+    };
+    if let Err(e) = outcome {
+        eprintln!("vecstore-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scratch = util::TempDir::new(
+        &std::env::temp_dir(),
+        &format!("vecstore-bench-{}", std::process::id()),
+    )?;
+    let root = scratch.path();
+    let facts = vec![
+        ("machine", util::machine()),
+        ("filesystem", util::filesystem_of(root)),
+        ("scratch", root.display().to_string()),
+        ("search_kernel", vecstore::search_kernel().to_string()),
+        ("seed", args.seed.to_string()),
+        (
+            "mode",
+            if args.quick { "quick" } else { "full" }.to_string(),
+        ),
+        ("command", std::env::args().collect::<Vec<_>>().join(" ")),
+    ];
+    for (key, val) in &facts {
+        println!("{key}: {val}");
+    }
+    println!(
+        "ratios: how many times better vecstore is (higher is better for every \
+         ratio column; for ns/ms rows the quotient is inverted). vecstore/limit: \
+         fraction of the machine's limit reached.\n"
+    );
+    let mut reports = Vec::new();
+    for &(n, dim) in &args.sizes {
+        let started = Instant::now();
+        let report = run_size(args, n, dim, root)?;
+        println!(
+            "## {n} x {dim}  ({:.0} s)\n",
+            started.elapsed().as_secs_f64()
+        );
+        println!("{}", report::table(&report.results));
+        for note in &report.results.notes {
+            println!("note: {note}");
+        }
+        println!(
+            "\ntargets ({n} x {dim}):\n{}",
+            report::targets_text(&report.targets)
+        );
+        reports.push(report);
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, report::json(&facts, &reports))?;
+        println!("JSON written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport> {
+    let progress = |what: &str| eprintln!("[{n}x{dim}] {what}");
+    progress("generating data");
+    let data = Dataset::generate(n, dim, args.seed);
+    let scratch = util::TempDir::new(root, &format!("{n}x{dim}"))?;
+    let root = scratch.path();
+    let (plan, search_plan) = args.plan(&data);
+    let mut res = Results::default();
+
+    progress("machine limits");
+    let (syncs, reads) = if args.quick {
+        (300, 200_000)
+    } else {
+        (2_000, 1_000_000)
+    };
+    let mut limits = Limits::measure(&data, root, syncs, reads)?;
+    report::set_limits(&mut res, &limits, data.vector_bytes());
+
+    let ctx = Ctx {
+        data: &data,
+        root,
+        plan: &plan,
+        ids: (0..n as u64).collect(),
+    };
+    let load = args.needs_loaded();
+    progress("bulk loads: vecstore");
+    let vs = workloads::loads::<Vecstore>(&ctx, load, &mut res)?;
+    progress("bulk loads: velesdb-core");
+    let vl = workloads::loads::<Velesdb>(&ctx, load, &mut res)?;
+    progress("bulk loads: LMDB");
+    let lm = workloads::loads::<Lmdb>(&ctx, load, &mut res)?;
+
+    if args.runs("puts") || args.runs("threads") {
+        // The sync rate drifts on a shared disk: measure it right around the
+        // durable puts too, and keep the median.
+        let mut rates = vec![limits.fdatasync_per_s];
+        rates.push(limits::fdatasync_rate(root, syncs)?);
+        progress("puts");
+        workloads::puts::<Vecstore>(&ctx, &mut res)?;
+        workloads::puts::<Velesdb>(&ctx, &mut res)?;
+        workloads::puts::<Lmdb>(&ctx, &mut res)?;
+        rates.push(limits::fdatasync_rate(root, syncs)?);
+        rates.sort_by(f64::total_cmp);
+        limits.fdatasync_per_s = rates[1];
+        report::set_limits(&mut res, &limits, data.vector_bytes());
+    }
+
+    if let (Some(vs), Some(vl), Some(lm)) = (&vs, &vl, &lm) {
+        progress("reads");
+        workloads::reads(&ctx, vs, &mut res)?;
+        workloads::reads(&ctx, vl, &mut res)?;
+        workloads::reads(&ctx, lm, &mut res)?;
+        if args.runs("search") {
+            progress("search");
+            knn::run(
+                &data,
+                &vs.engine.store,
+                &search_plan,
+                limits.read_gbs,
+                &mut res,
+            )?;
+        }
+    }
+    if args.runs("lifecycle") {
+        progress("checkpoint, reopen, delete, compaction");
+        lifecycle(&ctx, vs, &mut res)?;
+        lifecycle(&ctx, vl, &mut res)?;
+        lifecycle(&ctx, lm, &mut res)?;
+    }
+    if args.runs("memory") {
+        progress("memory (child processes)");
+        for column in [
+            engines::Column::Vecstore,
+            engines::Column::Velesdb,
+            engines::Column::Lmdb,
+        ] {
+            let per = memory::measure(column, n, dim, args.seed, root)?;
+            res.set("rss_per_vec", column as usize, per);
+        }
+    }
+    let targets = report::targets(&res, n, limits.fdatasync_per_s);
+    Ok(SizeReport {
+        n,
+        dim,
+        results: res,
+        targets,
+    })
+}
+
+fn lifecycle<E: Engine>(ctx: &Ctx<'_>, loaded: Option<Loaded<E>>, res: &mut Results) -> Result<()> {
+    match loaded {
+        Some(loaded) => workloads::lifecycle(ctx, loaded, res),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,3 @@
+module vecstore.dev/go/vecstore
+
+go 1.19

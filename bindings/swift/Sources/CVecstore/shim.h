@@ -1,0 +1,2 @@
+/* Found through the include directory that pkg-config (vecstore.pc) gives. */
+#include <vecstore.h>

@@ -1,0 +1,2 @@
+/* The header the Zig module is translated from (build.zig: addTranslateC). */
+#include <vecstore.h>
