@@ -33,6 +33,9 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{bits, mode_name, versioned_vector, Rng};
+
 use vecstore::{Durability, ErrorKind, Options, Store};
 
 const DIM: usize = 8;
@@ -43,28 +46,9 @@ const TIME_BOUND: Duration = Duration::from_secs(60);
 /// Every vector (as bit patterns) ever passed to a put, per id.
 type History = BTreeMap<u64, BTreeSet<Vec<u32>>>;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// The vector written for `id` at `version`: distinct for every write.
 fn vector(id: u64, version: u64) -> Vec<f32> {
-    (0..DIM as u64)
-        .map(|i| ((id * 1_000_003 + version * 7919 + i * 31) % 1_000_033) as f32 * 0.25 - 1000.0)
-        .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|f| f.to_bits()).collect()
+    versioned_vector(id, version, DIM)
 }
 
 fn test_root() -> tempfile::TempDir {
@@ -89,14 +73,6 @@ struct Template {
     name: String,
     dir: PathBuf,
     history: History,
-}
-
-fn mode_name(m: Durability) -> &'static str {
-    match m {
-        Durability::Fsync => "fsync",
-        Durability::Flush => "flush",
-        Durability::None => "none",
-    }
 }
 
 /// Runs a workload with checkpointed data, several segments, overwrites,

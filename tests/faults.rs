@@ -37,41 +37,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod common;
+use common::{bits, mode_name, versioned_vector, Rng};
+
 use vecstore::{Durability, ErrorKind, Options, Store};
 
 const DIM: usize = 4;
 const CHILD_ENV: &str = "VECSTORE_FAULT_CHILD";
 const SCENARIO_ENV: &str = "VECSTORE_FAULT_SCENARIO";
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn vector(id: u64, version: u64) -> Vec<f32> {
-    (0..DIM as u64)
-        .map(|i| ((id * 1_000_003 + version * 7919 + i * 31) % 1_000_033) as f32 * 0.25 - 1000.0)
-        .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|f| f.to_bits()).collect()
-}
-
-fn mode_name(m: Durability) -> &'static str {
-    match m {
-        Durability::Fsync => "fsync",
-        Durability::Flush => "flush",
-        Durability::None => "none",
-    }
+    versioned_vector(id, version, DIM)
 }
 
 fn parse_mode(s: &str) -> Durability {

@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+use common::Rng;
+
 use vecstore::{Durability, ErrorKind, Metric, Options, Store};
 
 fn opts(durability: Durability) -> Options {
@@ -256,20 +259,6 @@ fn flipped_slot_bytes_are_reported_not_returned() {
         ErrorKind::Corrupt
     );
     assert_eq!(store.get_ref(1).err().unwrap().kind(), ErrorKind::Corrupt);
-}
-
-/// Tiny deterministic generator so failures replay from the printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn check_model(store: &Store, model: &BTreeMap<u64, Vec<f32>>, ctx: &str) {

@@ -1,0 +1,45 @@
+//! Helpers shared by the integration tests (each test file is its own crate,
+//! and not every one uses every helper).
+#![allow(dead_code)]
+
+use vecstore::Durability;
+
+/// Tiny deterministic generator (xorshift64) so failures replay from the
+/// printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform-ish in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The vector of `dim` floats written for `id` at `version`: distinct for
+/// every write, exactly representable, so a test can tell which put a vector
+/// came from.
+pub fn versioned_vector(id: u64, version: u64, dim: usize) -> Vec<f32> {
+    (0..dim as u64)
+        .map(|i| ((id * 1_000_003 + version * 7919 + i * 31) % 1_000_033) as f32 * 0.25 - 1000.0)
+        .collect()
+}
+
+/// A vector's bit patterns, for bit-exact comparisons.
+pub fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+pub fn mode_name(m: Durability) -> &'static str {
+    match m {
+        Durability::Fsync => "fsync",
+        Durability::Flush => "flush",
+        Durability::None => "none",
+    }
+}
