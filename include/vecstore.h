@@ -436,7 +436,8 @@ enum vecstore_status vecstore_reserve(vecstore_t *store, uint64_t vector_count);
 /**
  * Rewrites the live vectors of files holding deleted or overwritten ones and
  * deletes those files; `*out_bytes_reclaimed` (may be NULL) receives the
- * bytes of disk given back. Readers, guards and cursors are not disturbed;
+ * bytes of disk given back. Ends with a checkpoint (so it is also a barrier,
+ * like vecstore_checkpoint()). Readers, guards and cursors are not disturbed;
  * writers wait until it ends. Crash-safe at every step.
  */
 enum vecstore_status vecstore_compact(vecstore_t *store, uint64_t *out_bytes_reclaimed);

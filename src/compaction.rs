@@ -24,7 +24,8 @@ const MOVE_CHUNK: usize = 256;
 impl Store {
     /// Rewrites the live vectors of every segment that has dead slots into
     /// fresh slots, deletes those segments, and returns the bytes reclaimed.
-    /// Readers, guards and cursors are not disturbed; writers wait.
+    /// Ends with a checkpoint, so it is also a durability barrier. Readers,
+    /// guards and cursors are not disturbed; writers wait.
     pub fn compact(&self) -> Result<u64> {
         let mut w = self.writer_checked()?;
         let (victims, live, bytes_before) = {
@@ -45,6 +46,8 @@ impl Store {
             (victims, live, bytes)
         };
         if victims.is_empty() {
+            // Still a barrier, as a compaction that moved vectors is.
+            self.checkpoint_locked(&mut w)?;
             return Ok(0);
         }
         if w.active

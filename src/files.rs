@@ -7,6 +7,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use memmap2::{Mmap, MmapOptions};
+
 use crate::error::{Error, ErrorKind, Result};
 
 /// Name of the lock file inside a store directory.
@@ -66,6 +68,16 @@ impl DirLock {
         }
         Ok(DirLock { _file: file })
     }
+}
+
+/// Maps a store file read-only (PROT_READ, MAP_SHARED), whole.
+pub(crate) fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the mapping is read-only. A store's files change only through
+    // its single writer (the directory lock keeps other writers out), which
+    // writes segment slots no reader can see yet and never touches the log
+    // while recovery reads it. Bytes a caller sees therefore never change
+    // under it, and nothing maps a region past the end of the file.
+    unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io("map", path, &e))
 }
 
 /// Makes renames, creations and deletions inside `dir` durable.

@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use memmap2::Mmap;
 use parking_lot::{Condvar, Mutex};
 
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError};
 use crate::error::{Error, Result};
+use crate::files::map_read_only;
 
 /// Name of the log file inside a store directory.
 pub(crate) const FILE_NAME: &str = "wal.log";
@@ -90,17 +92,30 @@ pub(crate) fn create(dir: &Path, dimension: u32) -> Result<()> {
 /// The bytes of a log file as read at open.
 pub(crate) struct LogContents {
     path: PathBuf,
-    bytes: Vec<u8>,
+    /// The log mapped read-only: a large log is scanned without copying it
+    /// into freshly faulted anonymous memory.
+    bytes: Mmap,
 }
 
 impl LogContents {
-    /// Reads the whole log of `dir` and checks its header against `dimension`.
+    /// Maps the whole log of `dir` and checks its header against `dimension`.
     pub(crate) fn read(dir: &Path, dimension: u32) -> Result<LogContents> {
         let path = dir.join(FILE_NAME);
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        let file = File::open(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::corrupt(&path, "log file is missing"),
-            _ => Error::io("read log", &path, &e),
+            _ => Error::io("open log", &path, &e),
         })?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, &e))?
+            .len();
+        if len < HEADER_LEN as u64 {
+            return Err(Error::corrupt(
+                &path,
+                format!("log is {len} bytes, shorter than its header"),
+            ));
+        }
+        let bytes = map_read_only(&file, &path)?;
         match FileHeader::decode(&MAGIC, &bytes, 0) {
             Ok((dim, _)) if dim == dimension => Ok(LogContents { path, bytes }),
             Ok((dim, _)) => Err(Error::corrupt(

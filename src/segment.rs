@@ -14,7 +14,8 @@
 //! written from memory by this process, or checked once on a read — so a slot
 //! from disk costs one checksum pass, on its first read only.
 //!
-//! This module and `files` hold the crate's `unsafe` code (see `SAFETY:` notes).
+//! This module (the `f32` view of mapped bytes, `posix_fallocate`) and `files`
+//! (mapping, `flock`) hold the engine's `unsafe` code (see `SAFETY:` notes).
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -22,10 +23,11 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use memmap2::{Mmap, MmapOptions};
+use memmap2::Mmap;
 
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::map_read_only;
 
 const MAGIC: [u8; 8] = *b"VECSSEG\0";
 /// Bytes before the first slot: one page, so slots start page-aligned.
@@ -126,7 +128,7 @@ impl Segment {
                 .map_err(|e| Error::io("write segment header", &path, &e))?;
             file.sync_all()
                 .map_err(|e| Error::io("sync segment", &path, &e))?;
-            map(&file, &path)
+            map_read_only(&file, &path)
         })();
         match made {
             Ok(map) => Ok(Segment {
@@ -190,7 +192,7 @@ impl Segment {
                 format!("segment is {actual} bytes, its header promises {capacity} slots"),
             ));
         }
-        let map = map(&file, &path)?;
+        let map = map_read_only(&file, &path)?;
         Ok(Segment {
             id,
             path,
@@ -318,14 +320,6 @@ fn allocate(file: &File, len: u64) -> std::io::Result<()> {
         0 => Ok(()),
         err => Err(std::io::Error::from_raw_os_error(err)),
     }
-}
-
-fn map(file: &File, path: &Path) -> Result<Mmap> {
-    // SAFETY: the mapping is read-only (PROT_READ, MAP_SHARED). The file may only
-    // change through this process's `write_slots`, which writes slots no reader
-    // can see yet; the directory lock keeps other writer processes out. Bytes
-    // that a caller sees therefore never change under it.
-    unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io("map segment", path, &e))
 }
 
 #[cfg(test)]

@@ -475,3 +475,24 @@ fn verify_reports_a_sound_store_and_a_damaged_slot() {
         report.problems
     );
 }
+
+/// Copies a store's files while it is open: what a SIGKILL at this instant
+/// would leave (every write reached the kernel).
+fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn compaction_is_a_barrier_even_with_nothing_to_reclaim() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("a"), 2, &opts(Durability::None)).unwrap();
+    store.put(1, &[1.0, 2.0]).unwrap();
+    assert_eq!(store.compact().unwrap(), 0);
+    copy_store(&dir.path().join("a"), &dir.path().join("b"));
+    let copy = Store::open(dir.path().join("b"), 0, &Options::default()).unwrap();
+    assert_eq!(get(&copy, 1), Some(vec![1.0, 2.0]));
+}

@@ -455,7 +455,8 @@ pub extern "C" fn vecstore_reserve(store: *mut vecstore_t, vector_count: u64) ->
 
 /// Rewrites the live vectors of files holding deleted or overwritten ones and
 /// deletes those files; `*out_bytes_reclaimed` (may be NULL) receives the
-/// bytes of disk given back. Readers, guards and cursors are not disturbed;
+/// bytes of disk given back. Ends with a checkpoint (so it is also a barrier,
+/// like vecstore_checkpoint()). Readers, guards and cursors are not disturbed;
 /// writers wait until it ends. Crash-safe at every step.
 #[no_mangle]
 pub extern "C" fn vecstore_compact(
