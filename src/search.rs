@@ -42,51 +42,91 @@ const PARALLEL_MIN_WORK: usize = 1 << 22;
 
 // ---- kernels ---------------------------------------------------------------
 
-/// Sixteen independent accumulators: enough to fill an AVX-512 register (or
-/// two AVX2, four SSE/NEON ones) and hide the add latency.
+/// Lanes per accumulator block: one AVX-512 register (two AVX2, four SSE or
+/// NEON ones). Each kernel keeps four blocks, i.e. four independent FMA
+/// chains, so it is not bound by the FMA latency.
 const LANES: usize = 16;
 
+/// One step of a sum of products (`L2 = false`) or of squared differences.
 #[inline(always)]
-fn madd<const FMA: bool>(acc: f32, x: f32, y: f32) -> f32 {
+fn step<const FMA: bool, const L2: bool>(acc: f32, x: f32, y: f32) -> f32 {
+    let (a, b) = if L2 { (x - y, x - y) } else { (x, y) };
     if FMA {
-        x.mul_add(y, acc)
+        a.mul_add(b, acc)
     } else {
-        acc + x * y
+        acc + a * b
     }
 }
 
+/// Sums a block by halves, so the compiler reduces it with vector adds.
 #[inline(always)]
-fn dot_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let mut tail = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail = madd::<FMA>(tail, *x, *y);
-    }
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] = madd::<FMA>(acc[i], x[i], y[i]);
+fn reduce(mut acc: [f32; LANES]) -> f32 {
+    let mut half = LANES / 2;
+    while half > 0 {
+        for i in 0..half {
+            acc[i] += acc[i + half];
         }
+        half /= 2;
     }
-    acc.iter().sum::<f32>() + tail
+    acc[0]
 }
 
+/// One query against one vector, four blocks of accumulators.
 #[inline(always)]
-fn l2_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let mut tail = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        let d = x - y;
-        tail = madd::<FMA>(tail, d, d);
-    }
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            let d = x[i] - y[i];
-            acc[i] = madd::<FMA>(acc[i], d, d);
+fn one<const FMA: bool, const L2: bool>(q: &[f32], v: &[f32]) -> f32 {
+    let mut acc = [[0f32; LANES]; 4];
+    let (cq, cv) = (q.chunks_exact(4 * LANES), v.chunks_exact(4 * LANES));
+    let (rq, rv) = (cq.remainder(), cv.remainder());
+    for (x, y) in cq.zip(cv) {
+        for (b, block) in acc.iter_mut().enumerate() {
+            for i in 0..LANES {
+                block[i] = step::<FMA, L2>(block[i], x[b * LANES + i], y[b * LANES + i]);
+            }
         }
     }
-    acc.iter().sum::<f32>() + tail
+    let (cq, cv) = (rq.chunks_exact(LANES), rv.chunks_exact(LANES));
+    let mut tail = 0.0;
+    for (x, y) in cq.remainder().iter().zip(cv.remainder()) {
+        tail = step::<FMA, L2>(tail, *x, *y);
+    }
+    for (x, y) in cq.zip(cv) {
+        for i in 0..LANES {
+            acc[0][i] = step::<FMA, L2>(acc[0][i], x[i], y[i]);
+        }
+    }
+    let mut sum = [0f32; LANES];
+    for block in &acc {
+        for i in 0..LANES {
+            sum[i] += block[i];
+        }
+    }
+    reduce(sum) + tail
+}
+
+/// Four queries against one vector: each block of the vector is loaded once
+/// and feeds four independent chains.
+#[inline(always)]
+fn four<const FMA: bool, const L2: bool>(q: [&[f32]; 4], v: &[f32]) -> [f32; 4] {
+    let mut acc = [[0f32; LANES]; 4];
+    let whole = v.len() / LANES * LANES;
+    for start in (0..whole).step_by(LANES) {
+        let y = &v[start..start + LANES];
+        for (block, query) in acc.iter_mut().zip(q) {
+            let x = &query[start..start + LANES];
+            for i in 0..LANES {
+                block[i] = step::<FMA, L2>(block[i], x[i], y[i]);
+            }
+        }
+    }
+    let mut out = [0f32; 4];
+    for ((o, block), query) in out.iter_mut().zip(acc).zip(q) {
+        let mut tail = 0.0;
+        for i in whole..v.len() {
+            tail = step::<FMA, L2>(tail, query[i], v[i]);
+        }
+        *o = reduce(block) + tail;
+    }
+    out
 }
 
 /// Distance kernels for one instruction set.
@@ -94,41 +134,59 @@ struct Kernels {
     name: &'static str,
     dot: fn(&[f32], &[f32]) -> f32,
     l2: fn(&[f32], &[f32]) -> f32,
+    dot4: fn([&[f32]; 4], &[f32]) -> [f32; 4],
+    l2x4: fn([&[f32]; 4], &[f32]) -> [f32; 4],
 }
 
 /// Defines a kernel set whose bodies are compiled with `features` enabled.
 macro_rules! kernel_set {
-    ($module:ident, $features:literal, $fma:literal) => {
+    ($module:ident, $features:literal) => {
         #[cfg(target_arch = "x86_64")]
         mod $module {
             #[target_feature(enable = $features)]
             unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-                super::dot_body::<$fma>(a, b)
+                super::one::<true, false>(a, b)
             }
             #[target_feature(enable = $features)]
             unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
-                super::l2_body::<$fma>(a, b)
+                super::one::<true, true>(a, b)
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn dot4(q: [&[f32]; 4], v: &[f32]) -> [f32; 4] {
+                super::four::<true, false>(q, v)
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn l2x4(q: [&[f32]; 4], v: &[f32]) -> [f32; 4] {
+                super::four::<true, true>(q, v)
             }
             /// Only handed out after the CPU was found to have `features`.
             pub(super) const KERNELS: super::Kernels = super::Kernels {
                 name: $features,
-                // SAFETY (both): `kernels()` installs this set only when
+                // SAFETY (all four): `kernels()` installs this set only when
                 // `is_x86_feature_detected!` confirmed every feature.
                 dot: |a, b| unsafe { dot(a, b) },
                 l2: |a, b| unsafe { l2(a, b) },
+                dot4: |q, v| unsafe { dot4(q, v) },
+                l2x4: |q, v| unsafe { l2x4(q, v) },
             };
         }
     };
 }
 
-kernel_set!(avx512, "avx512f,fma", true);
-kernel_set!(avx2, "avx2,fma", true);
+kernel_set!(avx512, "avx512f,fma");
+kernel_set!(avx2, "avx2,fma");
 
-/// Portable kernels: SSE2 on x86_64, NEON (with its native FMA) on aarch64.
+/// Whether the portable kernels may fuse multiply-adds: aarch64 always has
+/// FMA (elsewhere `mul_add` without hardware support is a slow library call).
+const PORTABLE_FMA: bool = cfg!(target_arch = "aarch64");
+
+/// Portable kernels: SSE2 on x86_64, NEON on aarch64.
 const PORTABLE: Kernels = Kernels {
     name: "portable",
-    dot: |a, b| dot_body::<{ cfg!(target_arch = "aarch64") }>(a, b),
-    l2: |a, b| l2_body::<{ cfg!(target_arch = "aarch64") }>(a, b),
+    dot: one::<PORTABLE_FMA, false>,
+    l2: one::<PORTABLE_FMA, true>,
+    dot4: four::<PORTABLE_FMA, false>,
+    l2x4: four::<PORTABLE_FMA, true>,
 };
 
 /// The best kernels this CPU runs, chosen once.
@@ -281,36 +339,81 @@ impl Queries<'_> {
         self.norms.len()
     }
 
+    fn query(&self, q: usize) -> &[f32] {
+        &self.data[q * self.dim..(q + 1) * self.dim]
+    }
+
+    /// Raw kernel output (sum of squares, or inner product) to distance.
     #[inline]
-    fn distance(&self, q: usize, v: &[f32]) -> f32 {
-        let query = &self.data[q * self.dim..(q + 1) * self.dim];
+    fn distance(&self, q: usize, raw: f32, vector_norm: f32) -> f32 {
         match self.metric {
-            Metric::L2 => (self.kernels.l2)(query, v),
-            Metric::Dot => -(self.kernels.dot)(query, v),
+            Metric::L2 => raw,
+            Metric::Dot => -raw,
             Metric::Cosine => {
-                let norm = (self.kernels.dot)(v, v).sqrt() * self.norms[q];
+                let norm = vector_norm * self.norms[q];
                 if norm == 0.0 {
                     1.0
                 } else {
-                    1.0 - (self.kernels.dot)(query, v) / norm
+                    1.0 - raw / norm
                 }
             }
         }
     }
 
-    /// Compares every query with every vector of `runs`, block by block.
+    /// Compares every query with every vector of `runs`, a run (at most
+    /// `BLOCK_SLOTS` vectors, so it stays in cache) at a time, four queries
+    /// per pass over it.
     fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
+        let kernels = self.kernels;
+        let l2 = self.metric == Metric::L2;
+        let (single, quad) = if l2 {
+            (kernels.l2, kernels.l2x4)
+        } else {
+            (kernels.dot, kernels.dot4)
+        };
         let mut tops: Vec<TopK> = (0..self.count()).map(|_| TopK::new(k)).collect();
+        // Each query's current admission bound, kept beside the loop so the
+        // common case (no admission) is one comparison.
+        let mut bounds = vec![f32::INFINITY; self.count()];
+        let mut vectors: Vec<&[f32]> = Vec::with_capacity(BLOCK_SLOTS);
+        let mut norms: Vec<f32> = Vec::with_capacity(BLOCK_SLOTS);
         for run in runs {
-            for (q, top) in tops.iter_mut().enumerate() {
-                let mut bound = top.bound();
-                for slot in run.first..run.first + run.len {
-                    let distance = self.distance(q, run.segment.vector(slot));
-                    if distance <= bound {
-                        let id = slot_id(run.segment.slot(slot));
-                        top.offer(Candidate(Neighbor { id, distance }));
-                        bound = top.bound();
+            vectors.clear();
+            vectors.extend((run.first..run.first + run.len).map(|s| run.segment.vector(s)));
+            norms.clear();
+            if self.metric == Metric::Cosine {
+                norms.extend(vectors.iter().map(|v| (kernels.dot)(v, v).sqrt()));
+            }
+            let norm = |j: usize| norms.get(j).copied().unwrap_or(0.0);
+            let offer = |top: &mut TopK, bound: &mut f32, j: usize, distance: f32| {
+                if distance <= *bound {
+                    let id = slot_id(run.segment.slot(run.first + j as u64));
+                    top.offer(Candidate(Neighbor { id, distance }));
+                    *bound = top.bound();
+                }
+            };
+            let groups = self.count() / 4;
+            for g in 0..groups {
+                let q = 4 * g;
+                let group = [
+                    self.query(q),
+                    self.query(q + 1),
+                    self.query(q + 2),
+                    self.query(q + 3),
+                ];
+                for (j, v) in vectors.iter().enumerate() {
+                    let raw = quad(group, v);
+                    for i in 0..4 {
+                        let distance = self.distance(q + i, raw[i], norm(j));
+                        offer(&mut tops[q + i], &mut bounds[q + i], j, distance);
                     }
+                }
+            }
+            for q in 4 * groups..self.count() {
+                let query = self.query(q);
+                for (j, v) in vectors.iter().enumerate() {
+                    let distance = self.distance(q, single(query, v), norm(j));
+                    offer(&mut tops[q], &mut bounds[q], j, distance);
                 }
             }
         }
@@ -437,6 +540,28 @@ mod tests {
                     "{} l2 n={n}",
                     set.name
                 );
+                let c: Vec<f32> = a.iter().map(|x| x * 0.5 + 1.0).collect();
+                let queries = [&a[..], &b[..], &c[..], &a[..]];
+                let dots = (set.dot4)(queries, &b);
+                let l2s = (set.l2x4)(queries, &b);
+                for (i, q) in queries.iter().enumerate() {
+                    let d = reference_dot(q, &b);
+                    let e: f64 = q
+                        .iter()
+                        .zip(&b)
+                        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+                        .sum();
+                    assert!(
+                        (f64::from(dots[i]) - d).abs() <= tol,
+                        "{} dot4[{i}] n={n}",
+                        set.name
+                    );
+                    assert!(
+                        (f64::from(l2s[i]) - e).abs() <= tol,
+                        "{} l2x4[{i}] n={n}",
+                        set.name
+                    );
+                }
             }
         }
     }
