@@ -34,7 +34,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bits, mode_name, versioned_vector, Rng};
+use common::{bits, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -52,17 +52,7 @@ fn vector(id: u64, version: u64) -> Vec<f32> {
 }
 
 fn test_root() -> tempfile::TempDir {
-    let base = std::env::var_os("VECSTORE_TEST_TMPDIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let shm = PathBuf::from("/dev/shm");
-            tempfile::tempdir_in(&shm).ok().map(|_| shm)
-        })
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::Builder::new()
-        .prefix("vecstore-corruption-")
-        .tempdir_in(base)
-        .unwrap()
+    common::test_root("vecstore-corruption-")
 }
 
 // ---------------------------------------------------------------------------
@@ -828,20 +818,10 @@ fn corruption_child_process() {
 
 #[test]
 fn random_damage_never_yields_wrong_vectors() {
-    let soak = std::env::var("VECSTORE_SOAK").is_ok_and(|v| v == "1");
-    let trials: u64 = std::env::var("VECSTORE_CORRUPTION_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if soak { 200_000 } else { 5_000 });
-    let seed: u64 = std::env::var("VECSTORE_CORRUPTION_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let soak = soak();
+    let trials: u64 =
+        env_u64("VECSTORE_CORRUPTION_TRIALS").unwrap_or(if soak { 200_000 } else { 5_000 });
+    let seed: u64 = seed_from_env("VECSTORE_CORRUPTION_SEED");
     eprintln!("corruption test: {trials} trials, VECSTORE_CORRUPTION_SEED={seed}");
     let out = Command::new(std::env::current_exe().unwrap())
         .args([

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bits, mode_name, versioned_vector, Rng};
+use common::{bits, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -290,20 +290,9 @@ fn describe_diff(actual: &Content, expected: &Content) -> String {
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_acknowledged() {
-    let soak = std::env::var("VECSTORE_SOAK").is_ok_and(|v| v == "1");
-    let trials: u64 = std::env::var("VECSTORE_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if soak { 3000 } else { 300 });
-    let seed: u64 = std::env::var("VECSTORE_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let soak = soak();
+    let trials: u64 = env_u64("VECSTORE_CRASH_TRIALS").unwrap_or(if soak { 3000 } else { 300 });
+    let seed: u64 = seed_from_env("VECSTORE_CRASH_SEED");
     eprintln!("crash test: {trials} trials, VECSTORE_CRASH_SEED={seed}");
     let mut rng = Rng(seed | 1);
     let modes = [Durability::Fsync, Durability::Flush, Durability::None];

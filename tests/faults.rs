@@ -38,7 +38,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 mod common;
-use common::{bits, mode_name, versioned_vector, Rng};
+use common::{bits, env_u64, mode_name, seed_from_env, versioned_vector, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -447,17 +447,7 @@ fn build_shim(root: &Path) -> Option<PathBuf> {
 }
 
 fn test_root() -> tempfile::TempDir {
-    let base = std::env::var_os("VECSTORE_TEST_TMPDIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let shm = PathBuf::from("/dev/shm");
-            tempfile::tempdir_in(&shm).ok().map(|_| shm)
-        })
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::Builder::new()
-        .prefix("vecstore-faults-")
-        .tempdir_in(base)
-        .unwrap()
+    common::test_root("vecstore-faults-")
 }
 
 /// Runs one child; returns its stdout and stderr.
@@ -768,19 +758,8 @@ fn fault_points(m: u64, cap: usize, rng: &mut Rng) -> Vec<u64> {
 
 #[test]
 fn injected_io_faults_lose_nothing_acknowledged() {
-    let cap: usize = std::env::var("VECSTORE_FAULT_POINTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(usize::MAX);
-    let seed: u64 = std::env::var("VECSTORE_FAULT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let cap = env_u64("VECSTORE_FAULT_POINTS").map_or(usize::MAX, |n| n as usize);
+    let seed: u64 = seed_from_env("VECSTORE_FAULT_SEED");
     let root = test_root();
     let Some(shim) = build_shim(root.path()) else {
         return;

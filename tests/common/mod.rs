@@ -43,3 +43,41 @@ pub fn mode_name(m: Durability) -> &'static str {
         Durability::None => "none",
     }
 }
+
+/// `VECSTORE_SOAK=1` asks for the long version of a randomized test.
+pub fn soak() -> bool {
+    std::env::var("VECSTORE_SOAK").is_ok_and(|v| v == "1")
+}
+
+/// A number from the environment, if set and valid.
+pub fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The seed named by `name`, or a fresh one from the clock (printed by the
+/// caller so that a failure can be replayed).
+pub fn seed_from_env(name: &str) -> u64 {
+    env_u64(name).unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    })
+}
+
+/// A scratch directory on tmpfs when there is one (these tests do not depend
+/// on fsync, and tmpfs keeps thousands of small stores fast);
+/// `VECSTORE_TEST_TMPDIR` overrides.
+pub fn test_root(prefix: &str) -> tempfile::TempDir {
+    let base = std::env::var_os("VECSTORE_TEST_TMPDIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let shm = std::path::PathBuf::from("/dev/shm");
+            tempfile::tempdir_in(&shm).ok().map(|_| shm)
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(base)
+        .unwrap()
+}
