@@ -412,6 +412,10 @@ void vecstore_cursor_close(vecstore_cursor_t *cursor);
 /**
  * Barrier: every write acknowledged so far is durable on return (an
  * fdatasync of the log, or a checkpoint under VECSTORE_DURABILITY_NONE).
+ * If an fsync or fdatasync fails (here or inside any write, checkpoint or
+ * compaction), the kernel may have dropped the data, so the handle refuses
+ * every later change with the same status until the store is closed and
+ * reopened; reads keep working, and the reopen recovers from the files.
  */
 enum vecstore_status vecstore_flush(vecstore_t *store);
 

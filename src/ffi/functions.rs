@@ -422,6 +422,10 @@ pub extern "C" fn vecstore_cursor_close(cursor: *mut vecstore_cursor_t) {
 
 /// Barrier: every write acknowledged so far is durable on return (an
 /// fdatasync of the log, or a checkpoint under VECSTORE_DURABILITY_NONE).
+/// If an fsync or fdatasync fails (here or inside any write, checkpoint or
+/// compaction), the kernel may have dropped the data, so the handle refuses
+/// every later change with the same status until the store is closed and
+/// reopened; reads keep working, and the reopen recovers from the files.
 #[no_mangle]
 pub extern "C" fn vecstore_flush(store: *mut vecstore_t) -> vecstore_status {
     with_store("vecstore_flush", store, |h| h.store.flush())
