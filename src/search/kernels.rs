@@ -1,0 +1,677 @@
+//! Distance kernels, compiled for the CPU's widest vector unit (AVX-512 or
+//! AVX2+FMA, chosen at run time; SSE2 or NEON through the portable set).
+//!
+//! Two shapes, because one query and many queries are limited by different
+//! things:
+//!
+//! - `dot` / `l2`: one query against one vector read straight from its
+//!   mapping. A single query does one multiply-add per float it loads, so its
+//!   scan is bound by memory; these kernels only need to keep up with it.
+//! - `tile`: a tile of queries against a block of vectors packed
+//!   dimension-major in *panels* (lane `i` of row `d` holds element `d` of
+//!   vector `i`). Each step loads one register per panel, broadcasts one
+//!   element of each query and does queries × panels independent
+//!   multiply-adds held in registers: the register blocking of a matrix
+//!   multiply, bound by the FMA units instead of by loads.
+//!
+//! All `unsafe` of the search lives here: the SIMD intrinsics.
+
+use super::Metric;
+
+// ---- one query, one vector -------------------------------------------------
+
+/// Lanes per accumulator block: one AVX-512 register (two AVX2, four SSE or
+/// NEON ones). `one` keeps four blocks, i.e. four independent FMA chains, so
+/// it is not bound by the FMA latency.
+const LANES: usize = 16;
+
+/// One step of a sum of products (`L2 = false`) or of squared differences.
+#[inline(always)]
+fn step<const FMA: bool, const L2: bool>(acc: f32, x: f32, y: f32) -> f32 {
+    let (a, b) = if L2 { (x - y, x - y) } else { (x, y) };
+    if FMA {
+        a.mul_add(b, acc)
+    } else {
+        acc + a * b
+    }
+}
+
+/// Sums a block by halves, so the compiler reduces it with vector adds.
+#[inline(always)]
+fn reduce(mut acc: [f32; LANES]) -> f32 {
+    let mut half = LANES / 2;
+    while half > 0 {
+        for i in 0..half {
+            acc[i] += acc[i + half];
+        }
+        half /= 2;
+    }
+    acc[0]
+}
+
+/// One query against one vector, four blocks of accumulators.
+#[inline(always)]
+fn one<const FMA: bool, const L2: bool>(q: &[f32], v: &[f32]) -> f32 {
+    let mut acc = [[0f32; LANES]; 4];
+    let (cq, cv) = (q.chunks_exact(4 * LANES), v.chunks_exact(4 * LANES));
+    let (rq, rv) = (cq.remainder(), cv.remainder());
+    for (x, y) in cq.zip(cv) {
+        for (b, block) in acc.iter_mut().enumerate() {
+            for i in 0..LANES {
+                block[i] = step::<FMA, L2>(block[i], x[b * LANES + i], y[b * LANES + i]);
+            }
+        }
+    }
+    let (cq, cv) = (rq.chunks_exact(LANES), rv.chunks_exact(LANES));
+    let mut tail = 0.0;
+    for (x, y) in cq.remainder().iter().zip(cv.remainder()) {
+        tail = step::<FMA, L2>(tail, *x, *y);
+    }
+    for (x, y) in cq.zip(cv) {
+        for i in 0..LANES {
+            acc[0][i] = step::<FMA, L2>(acc[0][i], x[i], y[i]);
+        }
+    }
+    let mut sum = [0f32; LANES];
+    for block in &acc {
+        for i in 0..LANES {
+            sum[i] += block[i];
+        }
+    }
+    reduce(sum) + tail
+}
+
+// ---- a tile of queries, a block of packed vectors --------------------------
+
+/// Most queries one tile call takes (the AVX-512 tile height).
+pub(super) const MAX_TILE_QUERIES: usize = 6;
+
+/// The inputs of one tile call; `tile` checks every length.
+pub(super) struct Tile<'a> {
+    /// `count` queries, row-major, `dim` floats each.
+    pub queries: &'a [f32],
+    /// Each query's Euclidean norm (cosine only).
+    pub query_norms: &'a [f32],
+    /// Each query's admission bound: a lane is reported when its distance is
+    /// at most this.
+    pub bounds: &'a [f32],
+    /// One block of vectors in panels: `block / lanes` panels of `dim` rows
+    /// of `lanes` floats.
+    pub packed: &'a [f32],
+    /// Each packed vector's Euclidean norm (cosine only).
+    pub vector_norms: &'a [f32],
+    pub dim: usize,
+    pub metric: Metric,
+}
+
+/// One SIMD register of `WIDTH` floats: what the tile kernel needs of it.
+///
+/// Callers must run on a CPU with the implementing type's features and pass
+/// pointers valid for `WIDTH` floats; the methods are `unsafe` for that.
+trait Simd: Copy {
+    const WIDTH: usize;
+    /// Queries per tile and panels per block: chosen so the accumulators,
+    /// the panel registers and a temporary fit the register file.
+    const QUERIES: usize;
+    const PANELS: usize;
+    const L2_PANELS: usize;
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn load(from: *const f32) -> Self;
+    unsafe fn store(self, to: *mut f32);
+    unsafe fn sub(self, other: Self) -> Self;
+    unsafe fn mul(self, other: Self) -> Self;
+    /// `self * factor + addend`, fused where the CPU can.
+    unsafe fn mul_add(self, factor: Self, addend: Self) -> Self;
+    /// `1 - raw / norm`, and 1 where `norm` is 0: the scalar cosine distance.
+    unsafe fn cosine(raw: Self, norm: Self) -> Self;
+    /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`.
+    unsafe fn at_most(self, bound: Self) -> u64;
+}
+
+/// Sums over the dimensions for `Q` queries and `P` panels: inner products,
+/// or squared differences when `L2`.
+///
+/// # Safety
+/// The CPU has `S`'s features; `queries` holds `Q * dim` floats and `packed`
+/// `P * dim * S::WIDTH`.
+#[inline(always)]
+unsafe fn accumulate<S: Simd, const Q: usize, const P: usize, const L2: bool>(
+    queries: *const f32,
+    packed: *const f32,
+    dim: usize,
+) -> [[S; P]; Q] {
+    // SAFETY: every offset is below the lengths the caller guarantees.
+    unsafe {
+        let mut acc = [[S::splat(0.0); P]; Q];
+        for d in 0..dim {
+            let mut rows = [S::splat(0.0); P];
+            for (p, row) in rows.iter_mut().enumerate() {
+                *row = S::load(packed.add((p * dim + d) * S::WIDTH));
+            }
+            for (q, sums) in acc.iter_mut().enumerate() {
+                let x = S::splat(*queries.add(q * dim + d));
+                for (sum, row) in sums.iter_mut().zip(rows) {
+                    *sum = if L2 {
+                        let diff = row.sub(x);
+                        diff.mul_add(diff, *sum)
+                    } else {
+                        row.mul_add(x, *sum)
+                    };
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// Turns the sums of `Q` queries × `PP` panels, from panel `first` on, into
+/// distances: writes them to `distances` (`Q` rows of `block` lanes) and
+/// adds the lanes within each query's bound to `within`.
+///
+/// # Safety
+/// As for [`accumulate`]; `tile` has checked the lengths.
+#[inline(always)]
+unsafe fn finish<S: Simd, const Q: usize, const PP: usize>(
+    sums: [[S; PP]; Q],
+    first: usize,
+    block: usize,
+    input: &Tile<'_>,
+    distances: &mut [f32],
+    within: &mut [u64],
+) {
+    // SAFETY: the caller's lengths cover every access below.
+    unsafe {
+        for (q, sums) in sums.iter().enumerate() {
+            let bound = S::splat(input.bounds[q]);
+            for (p, raw) in (first..).zip(sums) {
+                let distance = match input.metric {
+                    Metric::L2 => *raw,
+                    // Multiplying by -1 is an exact negation, as `-raw` is.
+                    Metric::Dot => raw.mul(S::splat(-1.0)),
+                    Metric::Cosine => {
+                        let norms = S::load(input.vector_norms.as_ptr().add(p * S::WIDTH));
+                        S::cosine(*raw, norms.mul(S::splat(input.query_norms[q])))
+                    }
+                };
+                distance.store(distances.as_mut_ptr().add(q * block + p * S::WIDTH));
+                within[q] |= distance.at_most(bound) << (p * S::WIDTH);
+            }
+        }
+    }
+}
+
+/// `Q` queries against one block of `P` panels, `PL2` panels at a time for
+/// L2 (a squared difference needs a temporary per pair, so fewer
+/// accumulators fit the registers).
+///
+/// # Safety
+/// As for [`accumulate`]; `tile` has checked the lengths.
+#[inline(always)]
+unsafe fn tile_of<S: Simd, const Q: usize, const P: usize, const PL2: usize>(
+    input: &Tile<'_>,
+    distances: &mut [f32],
+    within: &mut [u64],
+) {
+    let (queries, packed, dim) = (input.queries.as_ptr(), input.packed.as_ptr(), input.dim);
+    let block = P * S::WIDTH;
+    within[..Q].fill(0);
+    // SAFETY: the caller's lengths cover every access below.
+    unsafe {
+        if input.metric == Metric::L2 {
+            for first in (0..P).step_by(PL2) {
+                let panels = packed.add(first * dim * S::WIDTH);
+                let sums = accumulate::<S, Q, PL2, true>(queries, panels, dim);
+                finish(sums, first, block, input, distances, within);
+            }
+        } else {
+            let sums = accumulate::<S, Q, P, false>(queries, packed, dim);
+            finish(sums, 0, block, input, distances, within);
+        }
+    }
+}
+
+/// [`tile_of`] for `count` (1 to `S::QUERIES`) queries.
+///
+/// # Safety
+/// The CPU has `S`'s features.
+#[inline(always)]
+unsafe fn tile<S: Simd, const P: usize, const PL2: usize>(
+    input: &Tile<'_>,
+    distances: &mut [f32],
+    within: &mut [u64],
+) {
+    let count = input.bounds.len();
+    let block = P * S::WIDTH;
+    assert!((1..=S::QUERIES).contains(&count) && P.is_multiple_of(PL2));
+    assert!(input.queries.len() == count * input.dim && input.query_norms.len() == count);
+    assert!(input.packed.len() == block * input.dim && input.vector_norms.len() == block);
+    assert!(distances.len() >= count * block && within.len() >= count);
+    // SAFETY: lengths checked above; the features are the caller's promise.
+    unsafe {
+        macro_rules! by_count {
+            ($($q:literal)*) => {
+                match count {
+                    $($q => tile_of::<S, $q, P, PL2>(input, distances, within),)*
+                    _ => unreachable!("checked above"),
+                }
+            };
+        }
+        by_count!(1 2 3 4 5 6)
+    }
+}
+
+/// Writes `vector` into lane `lane` of a block of `panels` panels of `width`
+/// lanes and `vector.len()` rows.
+pub(super) fn pack(block: &mut [f32], width: usize, lane: usize, vector: &[f32]) {
+    let dim = vector.len();
+    let panel = &mut block[lane / width * dim * width..][..dim * width];
+    for (row, x) in panel.chunks_exact_mut(width).zip(vector) {
+        row[lane % width] = *x;
+    }
+}
+
+// ---- instruction sets ------------------------------------------------------
+
+/// Kernels for one instruction set.
+pub(super) struct Kernels {
+    pub name: &'static str,
+    pub dot: fn(&[f32], &[f32]) -> f32,
+    pub l2: fn(&[f32], &[f32]) -> f32,
+    /// Floats per register: the panel width.
+    pub lanes: usize,
+    /// Vectors per packed block (at most 64: one bit each in a mask).
+    pub block: usize,
+    /// Most queries per `tile` call.
+    pub tile_queries: usize,
+    pub tile: fn(&Tile<'_>, &mut [f32], &mut [u64]),
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    struct Avx512(__m512);
+
+    // SAFETY (every method): the trait's contract; the CPU has AVX-512F.
+    impl Simd for Avx512 {
+        const WIDTH: usize = 16;
+        const QUERIES: usize = 6;
+        const PANELS: usize = 4;
+        const L2_PANELS: usize = 2;
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            unsafe { Avx512(_mm512_set1_ps(x)) }
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            unsafe { Avx512(_mm512_loadu_ps(from)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, to: *mut f32) {
+            unsafe { _mm512_storeu_ps(to, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn sub(self, other: Self) -> Self {
+            unsafe { Avx512(_mm512_sub_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul(self, other: Self) -> Self {
+            unsafe { Avx512(_mm512_mul_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+            unsafe { Avx512(_mm512_fmadd_ps(self.0, factor.0, addend.0)) }
+        }
+        #[inline(always)]
+        unsafe fn cosine(raw: Self, norm: Self) -> Self {
+            unsafe {
+                let one = _mm512_set1_ps(1.0);
+                let zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(norm.0, _mm512_setzero_ps());
+                let distance = _mm512_sub_ps(one, _mm512_div_ps(raw.0, norm.0));
+                Avx512(_mm512_mask_blend_ps(zero, distance, one))
+            }
+        }
+        #[inline(always)]
+        unsafe fn at_most(self, bound: Self) -> u64 {
+            unsafe { u64::from(_mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, bound.0)) }
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Avx2(__m256);
+
+    // SAFETY (every method): the trait's contract; the CPU has AVX2 and FMA.
+    impl Simd for Avx2 {
+        const WIDTH: usize = 8;
+        const QUERIES: usize = 4;
+        const PANELS: usize = 2;
+        const L2_PANELS: usize = 1;
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            unsafe { Avx2(_mm256_set1_ps(x)) }
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            unsafe { Avx2(_mm256_loadu_ps(from)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, to: *mut f32) {
+            unsafe { _mm256_storeu_ps(to, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn sub(self, other: Self) -> Self {
+            unsafe { Avx2(_mm256_sub_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul(self, other: Self) -> Self {
+            unsafe { Avx2(_mm256_mul_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+            unsafe { Avx2(_mm256_fmadd_ps(self.0, factor.0, addend.0)) }
+        }
+        #[inline(always)]
+        unsafe fn cosine(raw: Self, norm: Self) -> Self {
+            unsafe {
+                let one = _mm256_set1_ps(1.0);
+                let zero = _mm256_cmp_ps::<_CMP_EQ_OQ>(norm.0, _mm256_setzero_ps());
+                let distance = _mm256_sub_ps(one, _mm256_div_ps(raw.0, norm.0));
+                Avx2(_mm256_blendv_ps(distance, one, zero))
+            }
+        }
+        #[inline(always)]
+        unsafe fn at_most(self, bound: Self) -> u64 {
+            unsafe {
+                let le = _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, bound.0);
+                u64::from(_mm256_movemask_ps(le) as u8)
+            }
+        }
+    }
+
+    /// Defines a kernel set whose bodies are compiled with `features` on.
+    macro_rules! kernel_set {
+        ($set:ident, $simd:ty, $features:literal) => {
+            pub(super) mod $set {
+                use super::super::{one, tile, Kernels, Simd, Tile};
+
+                #[target_feature(enable = $features)]
+                unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+                    one::<true, false>(a, b)
+                }
+                #[target_feature(enable = $features)]
+                unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
+                    one::<true, true>(a, b)
+                }
+                #[target_feature(enable = $features)]
+                unsafe fn tile_here(input: &Tile<'_>, distances: &mut [f32], within: &mut [u64]) {
+                    // SAFETY: this function runs only with `$features` on.
+                    unsafe {
+                        tile::<$simd, { <$simd as Simd>::PANELS }, { <$simd as Simd>::L2_PANELS }>(
+                            input, distances, within,
+                        )
+                    }
+                }
+                /// Only handed out after the CPU was found to have `features`.
+                pub(in super::super) const KERNELS: Kernels = Kernels {
+                    name: $features,
+                    // SAFETY (all three): `kernels()` installs this set only
+                    // when `is_x86_feature_detected!` confirmed every feature.
+                    dot: |a, b| unsafe { dot(a, b) },
+                    l2: |a, b| unsafe { l2(a, b) },
+                    lanes: <$simd as Simd>::WIDTH,
+                    block: <$simd as Simd>::WIDTH * <$simd as Simd>::PANELS,
+                    tile_queries: <$simd as Simd>::QUERIES,
+                    tile: |input, distances, within| unsafe { tile_here(input, distances, within) },
+                };
+            }
+        };
+    }
+
+    kernel_set!(avx512, super::Avx512, "avx512f,fma");
+    kernel_set!(avx2, super::Avx2, "avx2,fma");
+}
+
+/// Whether the portable kernels may fuse multiply-adds: aarch64 always has
+/// FMA (elsewhere `mul_add` without hardware support is a slow library call).
+const PORTABLE_FMA: bool = cfg!(target_arch = "aarch64");
+
+/// Four floats the compiler keeps in one SSE2 or NEON register.
+#[derive(Clone, Copy)]
+struct Portable([f32; 4]);
+
+impl Portable {
+    #[inline(always)]
+    fn map(self, other: Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        Portable(std::array::from_fn(|i| f(self.0[i], other.0[i])))
+    }
+}
+
+// SAFETY (every method): plain Rust; only `load` and `store` touch memory,
+// within the `WIDTH` floats the trait's contract guarantees.
+impl Simd for Portable {
+    const WIDTH: usize = 4;
+    const QUERIES: usize = 4;
+    const PANELS: usize = 2;
+    const L2_PANELS: usize = 1;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Portable([x; 4])
+    }
+    #[inline(always)]
+    unsafe fn load(from: *const f32) -> Self {
+        unsafe { Portable(from.cast::<[f32; 4]>().read_unaligned()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, to: *mut f32) {
+        unsafe { to.cast::<[f32; 4]>().write_unaligned(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, other: Self) -> Self {
+        self.map(other, |a, b| a - b)
+    }
+    #[inline(always)]
+    unsafe fn mul(self, other: Self) -> Self {
+        self.map(other, |a, b| a * b)
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+        if PORTABLE_FMA {
+            Portable(std::array::from_fn(|i| {
+                self.0[i].mul_add(factor.0[i], addend.0[i])
+            }))
+        } else {
+            self.mul(factor).map(addend, |p, a| a + p)
+        }
+    }
+    #[inline(always)]
+    unsafe fn cosine(raw: Self, norm: Self) -> Self {
+        raw.map(norm, |r, n| if n == 0.0 { 1.0 } else { 1.0 - r / n })
+    }
+    #[inline(always)]
+    unsafe fn at_most(self, bound: Self) -> u64 {
+        (0..4).fold(0, |mask, i| {
+            mask | (u64::from(self.0[i] <= bound.0[i]) << i)
+        })
+    }
+}
+
+/// Portable kernels: SSE2 on x86_64, NEON on aarch64.
+const PORTABLE: Kernels = Kernels {
+    name: "portable",
+    dot: one::<PORTABLE_FMA, false>,
+    l2: one::<PORTABLE_FMA, true>,
+    lanes: Portable::WIDTH,
+    block: Portable::WIDTH * Portable::PANELS,
+    tile_queries: Portable::QUERIES,
+    // SAFETY: the portable type needs no CPU feature.
+    tile: |input, distances, within| unsafe {
+        tile::<Portable, { Portable::PANELS }, { Portable::L2_PANELS }>(input, distances, within)
+    },
+};
+
+/// The best kernels this CPU runs, chosen once.
+pub(super) fn kernels() -> &'static Kernels {
+    static CHOSEN: std::sync::OnceLock<&'static Kernels> = std::sync::OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                return &x86::avx512::KERNELS;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return &x86::avx2::KERNELS;
+            }
+        }
+        &PORTABLE
+    })
+}
+
+/// Every kernel set this CPU runs (for tests).
+#[cfg(test)]
+pub(super) fn runnable() -> Vec<&'static Kernels> {
+    #[allow(unused_mut)]
+    let mut sets = vec![&PORTABLE];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            sets.push(&x86::avx2::KERNELS);
+        }
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            sets.push(&x86::avx512::KERNELS);
+        }
+    }
+    sets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(metric: Metric, q: &[f32], v: &[f32]) -> f64 {
+        let dot: f64 = q
+            .iter()
+            .zip(v)
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum();
+        let norm = |x: &[f32]| x.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+        match metric {
+            Metric::L2 => q
+                .iter()
+                .zip(v)
+                .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+                .sum(),
+            Metric::Dot => -dot,
+            Metric::Cosine if norm(q) * norm(v) == 0.0 => 1.0,
+            Metric::Cosine => 1.0 - dot / (norm(q) * norm(v)),
+        }
+    }
+
+    fn vector(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * seed).sin() * 2.0).collect()
+    }
+
+    #[test]
+    fn single_query_kernels_match_f64_at_odd_lengths() {
+        for set in runnable() {
+            for n in [1usize, 7, 15, 16, 17, 33, 128, 131, 384, 768] {
+                let (a, b) = (vector(n, 0.37), vector(n, 0.11));
+                let tol = 1e-4 * n as f64;
+                let dot = f64::from((set.dot)(&a, &b));
+                let l2 = f64::from((set.l2)(&a, &b));
+                assert!(
+                    (-dot - reference(Metric::Dot, &a, &b)).abs() <= tol,
+                    "{} dot n={n}",
+                    set.name
+                );
+                assert!(
+                    (l2 - reference(Metric::L2, &a, &b)).abs() <= tol,
+                    "{} l2 n={n}",
+                    set.name
+                );
+            }
+        }
+    }
+
+    /// Every tile height, every metric, partial blocks, a zero vector, and
+    /// bounds that admit some lanes and not others.
+    #[test]
+    fn tile_kernels_match_f64_and_report_lanes_within_bound() {
+        for set in runnable() {
+            for dim in [1usize, 3, 17, 37, 128] {
+                let vectors: Vec<Vec<f32>> = (0..set.block)
+                    .map(|i| {
+                        if i == 5 {
+                            vec![0.0; dim]
+                        } else {
+                            vector(dim, 0.05 + i as f32 * 0.013)
+                        }
+                    })
+                    .collect();
+                let mut packed = vec![f32::NAN; set.block * dim];
+                for (lane, v) in vectors.iter().enumerate() {
+                    pack(&mut packed, set.lanes, lane, v);
+                }
+                assert!(
+                    packed.iter().all(|x| x.is_finite()),
+                    "pack fills every float"
+                );
+                let norms: Vec<f32> = vectors.iter().map(|v| (set.dot)(v, v).sqrt()).collect();
+                for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+                    for count in 1..=set.tile_queries {
+                        let queries: Vec<f32> = (0..count)
+                            .flat_map(|q| vector(dim, 0.21 + q as f32 * 0.07))
+                            .collect();
+                        let query_norms: Vec<f32> = queries
+                            .chunks(dim)
+                            .map(|q| (set.dot)(q, q).sqrt())
+                            .collect();
+                        // Each query admits the lanes at most its median distance.
+                        let expected: Vec<Vec<f64>> = queries
+                            .chunks(dim)
+                            .map(|q| vectors.iter().map(|v| reference(metric, q, v)).collect())
+                            .collect();
+                        let bounds: Vec<f32> = expected
+                            .iter()
+                            .map(|row| {
+                                let mut sorted = row.clone();
+                                sorted.sort_by(f64::total_cmp);
+                                sorted[row.len() / 2] as f32
+                            })
+                            .collect();
+                        let tile = Tile {
+                            queries: &queries,
+                            query_norms: &query_norms,
+                            bounds: &bounds,
+                            packed: &packed,
+                            vector_norms: &norms,
+                            dim,
+                            metric,
+                        };
+                        let mut distances = vec![0.0; count * set.block];
+                        let mut within = [0u64; MAX_TILE_QUERIES];
+                        (set.tile)(&tile, &mut distances, &mut within);
+                        let tol = 1e-4 * dim as f64;
+                        for q in 0..count {
+                            for lane in 0..set.block {
+                                let got = distances[q * set.block + lane];
+                                let want = expected[q][lane];
+                                let what = format!(
+                                    "{} {metric:?} dim={dim} count={count} q={q} lane={lane}",
+                                    set.name
+                                );
+                                assert!(
+                                    (f64::from(got) - want).abs() <= tol,
+                                    "{what}: {got} vs {want}"
+                                );
+                                let reported = within[q] >> lane & 1 == 1;
+                                assert_eq!(reported, got <= bounds[q], "{what}: mask");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

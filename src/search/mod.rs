@@ -1,0 +1,410 @@
+//! Exact k-nearest-neighbour search: a scan of every live slot of a snapshot,
+//! straight from the mapped segments, keeping the k best per query in a
+//! bounded heap.
+//!
+//! Speed comes from three things: distance kernels compiled for the CPU's
+//! widest vector unit (AVX-512 or AVX2+FMA, chosen at run time; NEON and SSE2
+//! through the portable kernel), cache blocking for many queries (a block of
+//! stored vectors is compared with every query while it sits in cache), and
+//! one thread per core for large scans.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::error::{Error, Result};
+use crate::index::Snapshot;
+use crate::segment::{slot_id, Segment};
+use crate::store::Store;
+use kernels::{kernels, Kernels, Tile};
+
+mod kernels;
+
+/// How distance is measured; smaller is always closer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Squared Euclidean distance.
+    L2,
+    /// Negative inner product.
+    Dot,
+    /// One minus cosine similarity (1 when either vector is all zeros).
+    Cosine,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbor {
+    pub id: u64,
+    pub distance: f32,
+}
+
+/// Longest run of slots: runs are what threads divide a scan by.
+const RUN_SLOTS: usize = 128;
+/// Below this many multiply-adds a scan stays on the calling thread.
+const PARALLEL_MIN_WORK: usize = 1 << 22;
+
+/// Name of the kernel set in use ("avx512f,fma", "avx2,fma" or "portable").
+pub fn search_kernel() -> &'static str {
+    kernels().name
+}
+
+// ---- top-k -----------------------------------------------------------------
+
+/// Orders candidates by distance, then id: the heap's top is the worst kept.
+#[derive(Clone, Copy)]
+struct Candidate(Neighbor);
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .distance
+            .total_cmp(&other.0.distance)
+            .then(self.0.id.cmp(&other.0.id))
+    }
+}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+
+/// The k best candidates seen so far.
+struct TopK {
+    k: usize,
+    heap: BinaryHeap<Candidate>,
+}
+
+impl TopK {
+    fn new(k: usize) -> TopK {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
+    }
+
+    /// Distance a candidate must beat (or tie with a smaller id) to get in.
+    #[inline]
+    fn bound(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.heap.peek().map_or(f32::INFINITY, |c| c.0.distance)
+        }
+    }
+
+    fn offer(&mut self, candidate: Candidate) {
+        if self.heap.len() < self.k {
+            self.heap.push(candidate);
+        } else if self.heap.peek().is_some_and(|worst| candidate < *worst) {
+            self.heap.pop();
+            self.heap.push(candidate);
+        }
+    }
+
+    fn merge(&mut self, other: TopK) {
+        for c in other.heap {
+            self.offer(c);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Neighbor> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|c| c.0)
+            .collect()
+    }
+}
+
+// ---- scan ------------------------------------------------------------------
+
+/// A run of consecutive live slots.
+struct Run<'a> {
+    segment: &'a Segment,
+    first: u64,
+    len: u64,
+}
+
+fn runs(snapshot: &Snapshot) -> Vec<Run<'_>> {
+    let mut runs = Vec::new();
+    for seg in &snapshot.segments {
+        let mut current: Option<(u64, u64)> = None;
+        for slot in seg.live_slots() {
+            current = match current {
+                Some((first, len)) if first + len == slot && len < RUN_SLOTS as u64 => {
+                    Some((first, len + 1))
+                }
+                Some((first, len)) => {
+                    runs.push(Run {
+                        segment: &seg.segment,
+                        first,
+                        len,
+                    });
+                    Some((slot, 1))
+                }
+                None => Some((slot, 1)),
+            };
+        }
+        if let Some((first, len)) = current {
+            runs.push(Run {
+                segment: &seg.segment,
+                first,
+                len,
+            });
+        }
+    }
+    runs
+}
+
+/// Every query's best candidates so far, and the distance a candidate must
+/// meet to be offered (kept beside the heaps so a miss is one comparison).
+struct Hits {
+    tops: Vec<TopK>,
+    bounds: Vec<f32>,
+}
+
+impl Hits {
+    fn new(queries: usize, k: usize) -> Hits {
+        Hits {
+            tops: (0..queries).map(|_| TopK::new(k)).collect(),
+            bounds: vec![f32::INFINITY; queries],
+        }
+    }
+
+    /// Offers a candidate to query `q`; `id` is read only when it may get in.
+    #[inline]
+    fn offer(&mut self, q: usize, distance: f32, id: impl FnOnce() -> u64) {
+        if distance <= self.bounds[q] {
+            let top = &mut self.tops[q];
+            top.offer(Candidate(Neighbor { id: id(), distance }));
+            self.bounds[q] = top.bound();
+        }
+    }
+}
+
+/// From this many queries on, a scan packs each block of vectors for the
+/// tile kernel; fewer queries are compared with each vector in place.
+const PACKED_MIN_QUERIES: usize = 4;
+
+/// The queries of one search, prepared once.
+struct Queries<'a> {
+    data: &'a [f32],
+    dim: usize,
+    norms: Vec<f32>,
+    metric: Metric,
+    kernels: &'static Kernels,
+}
+
+impl Queries<'_> {
+    fn count(&self) -> usize {
+        self.norms.len()
+    }
+
+    fn query(&self, q: usize) -> &[f32] {
+        &self.data[q * self.dim..(q + 1) * self.dim]
+    }
+
+    /// Raw kernel output (sum of squares, or inner product) to distance; the
+    /// tile kernel computes the same in SIMD lanes.
+    #[inline]
+    fn distance(&self, q: usize, raw: f32, vector_norm: f32) -> f32 {
+        match self.metric {
+            Metric::L2 => raw,
+            Metric::Dot => -raw,
+            Metric::Cosine => {
+                let norm = vector_norm * self.norms[q];
+                if norm == 0.0 {
+                    1.0
+                } else {
+                    1.0 - raw / norm
+                }
+            }
+        }
+    }
+
+    /// The Euclidean norm of `vector` when the metric needs it.
+    fn vector_norm(&self, vector: &[f32]) -> f32 {
+        if self.metric == Metric::Cosine {
+            (self.kernels.dot)(vector, vector).sqrt()
+        } else {
+            0.0
+        }
+    }
+
+    /// Compares every query with every vector of `runs`.
+    fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
+        let mut hits = Hits::new(self.count(), k);
+        if self.count() < PACKED_MIN_QUERIES {
+            self.scan_in_place(runs, &mut hits);
+        } else {
+            self.scan_packed(runs, &mut hits);
+        }
+        hits.tops
+    }
+
+    /// Each vector read once from its mapping and compared with every query
+    /// while it is in L1.
+    fn scan_in_place(&self, runs: &[Run<'_>], hits: &mut Hits) {
+        let kernel = if self.metric == Metric::L2 {
+            self.kernels.l2
+        } else {
+            self.kernels.dot
+        };
+        for run in runs {
+            for slot in run.first..run.first + run.len {
+                let vector = run.segment.vector(slot);
+                let norm = self.vector_norm(vector);
+                for q in 0..self.count() {
+                    let distance = self.distance(q, kernel(self.query(q), vector), norm);
+                    hits.offer(q, distance, || slot_id(run.segment.slot(slot)));
+                }
+            }
+        }
+    }
+
+    /// Vectors packed a block at a time into panels; each block is compared
+    /// with every query, a tile of queries per kernel call, while it is in
+    /// cache.
+    fn scan_packed(&self, runs: &[Run<'_>], hits: &mut Hits) {
+        let mut block = Block {
+            packed: vec![0.0; self.kernels.block * self.dim],
+            norms: vec![0.0; self.kernels.block],
+            ids: Vec::with_capacity(self.kernels.block),
+        };
+        let mut distances = vec![0.0; self.kernels.tile_queries * self.kernels.block];
+        for run in runs {
+            for slot in run.first..run.first + run.len {
+                let vector = run.segment.vector(slot);
+                let lane = block.ids.len();
+                kernels::pack(&mut block.packed, self.kernels.lanes, lane, vector);
+                block.norms[lane] = self.vector_norm(vector);
+                block.ids.push(slot_id(run.segment.slot(slot)));
+                if block.ids.len() == self.kernels.block {
+                    self.search_block(&block, hits, &mut distances);
+                    block.ids.clear();
+                }
+            }
+        }
+        if !block.ids.is_empty() {
+            self.search_block(&block, hits, &mut distances);
+        }
+    }
+
+    fn search_block(&self, block: &Block, hits: &mut Hits, distances: &mut [f32]) {
+        let (dim, width, tile_queries) = (self.dim, self.kernels.block, self.kernels.tile_queries);
+        // Lanes past `ids.len()` hold stale vectors of the previous block.
+        let valid = u64::MAX >> (64 - block.ids.len());
+        let mut within = [0u64; kernels::MAX_TILE_QUERIES];
+        for first in (0..self.count()).step_by(tile_queries) {
+            let end = (first + tile_queries).min(self.count());
+            let tile = Tile {
+                queries: &self.data[first * dim..end * dim],
+                query_norms: &self.norms[first..end],
+                bounds: &hits.bounds[first..end],
+                packed: &block.packed,
+                vector_norms: &block.norms,
+                dim,
+                metric: self.metric,
+            };
+            (self.kernels.tile)(&tile, distances, &mut within);
+            for q in first..end {
+                let mut lanes = within[q - first] & valid;
+                while lanes != 0 {
+                    let lane = lanes.trailing_zeros() as usize;
+                    lanes &= lanes - 1;
+                    let distance = distances[(q - first) * width + lane];
+                    hits.offer(q, distance, || block.ids[lane]);
+                }
+            }
+        }
+    }
+}
+
+/// One block of vectors packed for the tile kernel.
+struct Block {
+    packed: Vec<f32>,
+    /// Euclidean norms (cosine only).
+    norms: Vec<f32>,
+    /// The id in each filled lane.
+    ids: Vec<u64>,
+}
+
+impl Store {
+    /// The `k` live vectors closest to `query`, closest first, ties broken by
+    /// smaller id; fewer when the store holds fewer. Scans a snapshot, so
+    /// concurrent writers neither block nor tear it.
+    pub fn search(&self, query: &[f32], k: usize, metric: Metric) -> Result<Vec<Neighbor>> {
+        Ok(self
+            .search_batch(query, k, metric)?
+            .pop()
+            .expect("one query, one result"))
+    }
+
+    /// [`Store::search`] for many queries at once (row-major, `dimension`
+    /// floats each): one pass over the stored vectors serves every query.
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dimension as usize;
+        if !queries.len().is_multiple_of(dim) || queries.is_empty() {
+            return Err(Error::new(
+                crate::ErrorKind::DimensionMismatch,
+                format!(
+                    "{} query floats are not a positive multiple of the store's dimension {dim}",
+                    queries.len()
+                ),
+            ));
+        }
+        if queries.iter().any(|v| !v.is_finite()) {
+            return Err(Error::invalid("query has a non-finite value"));
+        }
+        let kernels = kernels();
+        let prepared = Queries {
+            data: queries,
+            dim,
+            norms: queries
+                .chunks_exact(dim)
+                .map(|q| (kernels.dot)(q, q).sqrt())
+                .collect(),
+            metric,
+            kernels,
+        };
+        if k == 0 {
+            return Ok(vec![Vec::new(); prepared.count()]);
+        }
+        let snapshot = self.index.read().snapshot();
+        let runs = runs(&snapshot);
+        let live: usize = runs.iter().map(|r| r.len as usize).sum();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let work = live * dim * prepared.count();
+        let tops = if threads > 1 && work >= PARALLEL_MIN_WORK && runs.len() > 1 {
+            let per = runs.len().div_ceil(threads);
+            let prepared = &prepared;
+            std::thread::scope(|s| {
+                let handles: Vec<_> = runs
+                    .chunks(per)
+                    .map(|part| s.spawn(move || prepared.scan(part, k)))
+                    .collect();
+                let mut all = handles.into_iter().map(|h| h.join().expect("scan thread"));
+                let mut first = all.next().expect("at least one part");
+                for other in all {
+                    for (mine, theirs) in first.iter_mut().zip(other) {
+                        mine.merge(theirs);
+                    }
+                }
+                first
+            })
+        } else {
+            prepared.scan(&runs, k)
+        };
+        Ok(tops.into_iter().map(TopK::into_sorted).collect())
+    }
+}
