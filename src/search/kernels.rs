@@ -18,67 +18,88 @@
 
 use super::Metric;
 
-// ---- one query, one vector -------------------------------------------------
-
-/// Lanes per accumulator block: one AVX-512 register (two AVX2, four SSE or
-/// NEON ones). `one` keeps four blocks, i.e. four independent FMA chains, so
-/// it is not bound by the FMA latency.
-const LANES: usize = 16;
-
-/// One step of a sum of products (`L2 = false`) or of squared differences.
-#[inline(always)]
-fn step<const FMA: bool, const L2: bool>(acc: f32, x: f32, y: f32) -> f32 {
-    let (a, b) = if L2 { (x - y, x - y) } else { (x, y) };
-    if FMA {
-        a.mul_add(b, acc)
-    } else {
-        acc + a * b
-    }
-}
-
-/// Sums a block by halves, so the compiler reduces it with vector adds.
-#[inline(always)]
-fn reduce(mut acc: [f32; LANES]) -> f32 {
-    let mut half = LANES / 2;
-    while half > 0 {
-        for i in 0..half {
-            acc[i] += acc[i + half];
-        }
-        half /= 2;
-    }
-    acc[0]
-}
-
-/// One query against one vector, four blocks of accumulators.
-#[inline(always)]
-fn one<const FMA: bool, const L2: bool>(q: &[f32], v: &[f32]) -> f32 {
-    let mut acc = [[0f32; LANES]; 4];
-    let (cq, cv) = (q.chunks_exact(4 * LANES), v.chunks_exact(4 * LANES));
-    let (rq, rv) = (cq.remainder(), cv.remainder());
-    for (x, y) in cq.zip(cv) {
-        for (b, block) in acc.iter_mut().enumerate() {
-            for i in 0..LANES {
-                block[i] = step::<FMA, L2>(block[i], x[b * LANES + i], y[b * LANES + i]);
+/// One SIMD register of `WIDTH` floats: what the kernels need of it.
+///
+/// Callers must run on a CPU with the implementing type's features and pass
+/// pointers valid for `WIDTH` floats; the methods are `unsafe` for that.
+trait Simd: Copy {
+    const WIDTH: usize;
+    /// Queries per tile and panels per block: chosen so the accumulators,
+    /// the panel registers and a temporary fit the register file.
+    const QUERIES: usize;
+    const PANELS: usize;
+    const L2_PANELS: usize;
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn load(from: *const f32) -> Self;
+    /// The first `n` (< `WIDTH`) floats from `from`, zeros after them.
+    unsafe fn load_partial(from: *const f32, n: usize) -> Self;
+    unsafe fn store(self, to: *mut f32);
+    unsafe fn add(self, other: Self) -> Self;
+    unsafe fn sub(self, other: Self) -> Self;
+    unsafe fn mul(self, other: Self) -> Self;
+    /// `self * factor + addend`, fused where the CPU can.
+    unsafe fn mul_add(self, factor: Self, addend: Self) -> Self;
+    /// `1 - raw / norm`, and 1 where `norm` is 0: the scalar cosine distance.
+    unsafe fn cosine(raw: Self, norm: Self) -> Self;
+    /// The sum of the lanes.
+    unsafe fn sum(self) -> f32;
+    /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`.
+    unsafe fn at_most(self, bound: Self) -> u64;
+    /// Writes `WIDTH` vectors of equal length into one panel: row `d` holds
+    /// element `d` of each. (Callers have checked the lengths.)
+    unsafe fn pack_panel(rows: &[&[f32]], panel: &mut [f32]) {
+        for (lane, row) in rows.iter().enumerate() {
+            for (d, x) in row.iter().enumerate() {
+                panel[d * Self::WIDTH + lane] = *x;
             }
         }
     }
-    let (cq, cv) = (rq.chunks_exact(LANES), rv.chunks_exact(LANES));
-    let mut tail = 0.0;
-    for (x, y) in cq.remainder().iter().zip(cv.remainder()) {
-        tail = step::<FMA, L2>(tail, *x, *y);
-    }
-    for (x, y) in cq.zip(cv) {
-        for i in 0..LANES {
-            acc[0][i] = step::<FMA, L2>(acc[0][i], x[i], y[i]);
+}
+
+// ---- one query, one vector -------------------------------------------------
+
+/// One query against one vector: the sum of products, or of squared
+/// differences when `L2`. Four accumulators, so four FMA chains overlap.
+///
+/// # Safety
+/// The CPU has `S`'s features.
+#[inline(always)]
+unsafe fn one<S: Simd, const L2: bool>(q: &[f32], v: &[f32]) -> f32 {
+    assert_eq!(q.len(), v.len());
+    let (n, w) = (q.len(), S::WIDTH);
+    let (q, v) = (q.as_ptr(), v.as_ptr());
+    let step = |acc: S, x: S, y: S| {
+        if L2 {
+            let diff = x.sub(y);
+            diff.mul_add(diff, acc)
+        } else {
+            x.mul_add(y, acc)
         }
-    }
-    let mut sum = [0f32; LANES];
-    for block in &acc {
-        for i in 0..LANES {
-            sum[i] += block[i];
+    };
+    // SAFETY: every load stays below `n`; the features are the caller's.
+    unsafe {
+        let mut acc = [S::splat(0.0); 4];
+        let mut i = 0;
+        while i + 4 * w <= n {
+            for (c, sum) in acc.iter_mut().enumerate() {
+                let at = i + c * w;
+                *sum = step(*sum, S::load(q.add(at)), S::load(v.add(at)));
+            }
+            i += 4 * w;
         }
+        while i + w <= n {
+            acc[0] = step(acc[0], S::load(q.add(i)), S::load(v.add(i)));
+            i += w;
+        }
+        if i < n {
+            let (x, y) = (
+                S::load_partial(q.add(i), n - i),
+                S::load_partial(v.add(i), n - i),
+            );
+            acc[1] = step(acc[1], x, y);
+        }
+        acc[0].add(acc[1]).add(acc[2].add(acc[3])).sum()
     }
-    reduce(sum) + tail
 }
 
 // ---- a tile of queries, a block of packed vectors --------------------------
@@ -102,30 +123,6 @@ pub(super) struct Tile<'a> {
     pub vector_norms: &'a [f32],
     pub dim: usize,
     pub metric: Metric,
-}
-
-/// One SIMD register of `WIDTH` floats: what the tile kernel needs of it.
-///
-/// Callers must run on a CPU with the implementing type's features and pass
-/// pointers valid for `WIDTH` floats; the methods are `unsafe` for that.
-trait Simd: Copy {
-    const WIDTH: usize;
-    /// Queries per tile and panels per block: chosen so the accumulators,
-    /// the panel registers and a temporary fit the register file.
-    const QUERIES: usize;
-    const PANELS: usize;
-    const L2_PANELS: usize;
-    unsafe fn splat(x: f32) -> Self;
-    unsafe fn load(from: *const f32) -> Self;
-    unsafe fn store(self, to: *mut f32);
-    unsafe fn sub(self, other: Self) -> Self;
-    unsafe fn mul(self, other: Self) -> Self;
-    /// `self * factor + addend`, fused where the CPU can.
-    unsafe fn mul_add(self, factor: Self, addend: Self) -> Self;
-    /// `1 - raw / norm`, and 1 where `norm` is 0: the scalar cosine distance.
-    unsafe fn cosine(raw: Self, norm: Self) -> Self;
-    /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`.
-    unsafe fn at_most(self, bound: Self) -> u64;
 }
 
 /// Sums over the dimensions for `Q` queries and `P` panels: inner products,
@@ -260,14 +257,41 @@ unsafe fn tile<S: Simd, const P: usize, const PL2: usize>(
     }
 }
 
-/// Writes `vector` into lane `lane` of a block of `panels` panels of `width`
-/// lanes and `vector.len()` rows.
-pub(super) fn pack(block: &mut [f32], width: usize, lane: usize, vector: &[f32]) {
-    let dim = vector.len();
-    let panel = &mut block[lane / width * dim * width..][..dim * width];
-    for (row, x) in panel.chunks_exact_mut(width).zip(vector) {
-        row[lane % width] = *x;
+/// Packs a block: `rows` (one vector per lane, `dim` floats each) into
+/// `packed`, panel after panel.
+///
+/// # Safety
+/// The CPU has `S`'s features.
+#[inline(always)]
+unsafe fn pack<S: Simd>(rows: &[&[f32]], packed: &mut [f32]) {
+    let dim = packed.len() / rows.len().max(1);
+    assert!(rows.len().is_multiple_of(S::WIDTH) && packed.len() == rows.len() * dim);
+    assert!(rows.iter().all(|row| row.len() == dim));
+    for (lanes, panel) in rows
+        .chunks_exact(S::WIDTH)
+        .zip(packed.chunks_exact_mut(dim * S::WIDTH))
+    {
+        // SAFETY: lengths checked above; the features are the caller's promise.
+        unsafe { S::pack_panel(lanes, panel) }
     }
+}
+
+/// Asks the CPU to start loading `bytes` into cache (a hint: no effect on
+/// results, none at all off x86_64).
+#[inline]
+pub(super) fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch never faults and reads nothing into the program;
+        // SSE is part of x86_64.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 // ---- instruction sets ------------------------------------------------------
@@ -277,13 +301,13 @@ pub(super) struct Kernels {
     pub name: &'static str,
     pub dot: fn(&[f32], &[f32]) -> f32,
     pub l2: fn(&[f32], &[f32]) -> f32,
-    /// Floats per register: the panel width.
-    pub lanes: usize,
     /// Vectors per packed block (at most 64: one bit each in a mask).
     pub block: usize,
     /// Most queries per `tile` call.
     pub tile_queries: usize,
     pub tile: fn(&Tile<'_>, &mut [f32], &mut [u64]),
+    /// Packs `block` vectors (repeat one to fill a partial block) for `tile`.
+    pub pack: fn(&[&[f32]], &mut [f32]),
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -309,8 +333,20 @@ mod x86 {
             unsafe { Avx512(_mm512_loadu_ps(from)) }
         }
         #[inline(always)]
+        unsafe fn load_partial(from: *const f32, n: usize) -> Self {
+            unsafe { Avx512(_mm512_maskz_loadu_ps(((1u32 << n) - 1) as u16, from)) }
+        }
+        #[inline(always)]
         unsafe fn store(self, to: *mut f32) {
             unsafe { _mm512_storeu_ps(to, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            unsafe { Avx512(_mm512_add_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            unsafe { _mm512_reduce_add_ps(self.0) }
         }
         #[inline(always)]
         unsafe fn sub(self, other: Self) -> Self {
@@ -337,6 +373,71 @@ mod x86 {
         unsafe fn at_most(self, bound: Self) -> u64 {
             unsafe { u64::from(_mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, bound.0)) }
         }
+        /// 16 dimensions at a time through a 16 x 16 transpose in registers
+        /// (a scalar copy costs as much as the kernel for a batch of 100).
+        #[inline(always)]
+        unsafe fn pack_panel(rows: &[&[f32]], panel: &mut [f32]) {
+            let dim = rows[0].len();
+            let whole = dim / 16 * 16;
+            unsafe {
+                for first in (0..whole).step_by(16) {
+                    let block = std::array::from_fn(|i| _mm512_loadu_ps(rows[i][first..].as_ptr()));
+                    for (d, column) in transpose(block).into_iter().enumerate() {
+                        _mm512_storeu_ps(panel[(first + d) * 16..].as_mut_ptr(), column);
+                    }
+                }
+            }
+            for d in whole..dim {
+                for (lane, row) in rows.iter().enumerate() {
+                    panel[d * 16 + lane] = row[d];
+                }
+            }
+        }
+    }
+
+    /// Rows to columns: element `j` of row `i` becomes element `i` of row `j`.
+    /// Interleaves 32-bit pairs, then 64-bit pairs, then 128-bit quarters
+    /// twice.
+    #[inline(always)]
+    unsafe fn transpose(r: [__m512; 16]) -> [__m512; 16] {
+        unsafe {
+            let ps = |a, b, hi: bool| {
+                if hi {
+                    _mm512_unpackhi_ps(a, b)
+                } else {
+                    _mm512_unpacklo_ps(a, b)
+                }
+            };
+            let pd = |a: __m512, b: __m512, hi: bool| {
+                let (a, b) = (_mm512_castps_pd(a), _mm512_castps_pd(b));
+                _mm512_castpd_ps(if hi {
+                    _mm512_unpackhi_pd(a, b)
+                } else {
+                    _mm512_unpacklo_pd(a, b)
+                })
+            };
+            let quarters = |a, b, odd: bool| {
+                if odd {
+                    _mm512_shuffle_f32x4::<0xdd>(a, b)
+                } else {
+                    _mm512_shuffle_f32x4::<0x88>(a, b)
+                }
+            };
+            // t[2i], t[2i+1]: rows 2i and 2i+1 interleaved.
+            let t: [__m512; 16] = std::array::from_fn(|i| ps(r[i & !1], r[i | 1], i & 1 == 1));
+            // u[4g + c]: column 4L + c of rows 4g..4g+4, in each 128-bit lane L.
+            let u: [__m512; 16] = std::array::from_fn(|i| {
+                let (g, c) = (i / 4 * 4, i % 4);
+                pd(t[g + c / 2], t[g + 2 + c / 2], c % 2 == 1)
+            });
+            // v[i]: rows 0-7 (i < 8) or 8-15 of two columns per lane pair.
+            let v: [__m512; 16] = std::array::from_fn(|i| {
+                let g = i / 8 * 8;
+                quarters(u[g + i % 4], u[g + 4 + i % 4], i % 8 >= 4)
+            });
+            // Column j: lanes of v[j % 8] and v[8 + j % 8].
+            std::array::from_fn(|j| quarters(v[j % 8], v[8 + j % 8], j >= 8))
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -357,8 +458,29 @@ mod x86 {
             unsafe { Avx2(_mm256_loadu_ps(from)) }
         }
         #[inline(always)]
+        unsafe fn load_partial(from: *const f32, n: usize) -> Self {
+            unsafe {
+                let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes);
+                Avx2(_mm256_maskload_ps(from, mask))
+            }
+        }
+        #[inline(always)]
         unsafe fn store(self, to: *mut f32) {
             unsafe { _mm256_storeu_ps(to, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            unsafe { Avx2(_mm256_add_ps(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            unsafe {
+                let x = self.0;
+                let s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps::<1>(x));
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<1>(s, s)))
+            }
         }
         #[inline(always)]
         unsafe fn sub(self, other: Self) -> Self {
@@ -394,15 +516,17 @@ mod x86 {
     macro_rules! kernel_set {
         ($set:ident, $simd:ty, $features:literal) => {
             pub(super) mod $set {
-                use super::super::{one, tile, Kernels, Simd, Tile};
+                use super::super::{one, pack, tile, Kernels, Simd, Tile};
 
                 #[target_feature(enable = $features)]
                 unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-                    one::<true, false>(a, b)
+                    // SAFETY: this function runs only with `$features` on.
+                    unsafe { one::<$simd, false>(a, b) }
                 }
                 #[target_feature(enable = $features)]
                 unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
-                    one::<true, true>(a, b)
+                    // SAFETY: as above.
+                    unsafe { one::<$simd, true>(a, b) }
                 }
                 #[target_feature(enable = $features)]
                 unsafe fn tile_here(input: &Tile<'_>, distances: &mut [f32], within: &mut [u64]) {
@@ -413,17 +537,22 @@ mod x86 {
                         )
                     }
                 }
+                #[target_feature(enable = $features)]
+                unsafe fn pack_here(rows: &[&[f32]], packed: &mut [f32]) {
+                    // SAFETY: this function runs only with `$features` on.
+                    unsafe { pack::<$simd>(rows, packed) }
+                }
                 /// Only handed out after the CPU was found to have `features`.
                 pub(in super::super) const KERNELS: Kernels = Kernels {
                     name: $features,
-                    // SAFETY (all three): `kernels()` installs this set only
+                    // SAFETY (all four): `kernels()` installs this set only
                     // when `is_x86_feature_detected!` confirmed every feature.
                     dot: |a, b| unsafe { dot(a, b) },
                     l2: |a, b| unsafe { l2(a, b) },
-                    lanes: <$simd as Simd>::WIDTH,
                     block: <$simd as Simd>::WIDTH * <$simd as Simd>::PANELS,
                     tile_queries: <$simd as Simd>::QUERIES,
                     tile: |input, distances, within| unsafe { tile_here(input, distances, within) },
+                    pack: |rows, packed| unsafe { pack_here(rows, packed) },
                 };
             }
         };
@@ -464,8 +593,22 @@ impl Simd for Portable {
         unsafe { Portable(from.cast::<[f32; 4]>().read_unaligned()) }
     }
     #[inline(always)]
+    unsafe fn load_partial(from: *const f32, n: usize) -> Self {
+        let mut lanes = [0.0; 4];
+        unsafe { std::ptr::copy_nonoverlapping(from, lanes.as_mut_ptr(), n) };
+        Portable(lanes)
+    }
+    #[inline(always)]
     unsafe fn store(self, to: *mut f32) {
         unsafe { to.cast::<[f32; 4]>().write_unaligned(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        self.map(other, |a, b| a + b)
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        (self.0[0] + self.0[2]) + (self.0[1] + self.0[3])
     }
     #[inline(always)]
     unsafe fn sub(self, other: Self) -> Self {
@@ -500,15 +643,15 @@ impl Simd for Portable {
 /// Portable kernels: SSE2 on x86_64, NEON on aarch64.
 const PORTABLE: Kernels = Kernels {
     name: "portable",
-    dot: one::<PORTABLE_FMA, false>,
-    l2: one::<PORTABLE_FMA, true>,
-    lanes: Portable::WIDTH,
+    // SAFETY (all four): the portable type needs no CPU feature.
+    dot: |a, b| unsafe { one::<Portable, false>(a, b) },
+    l2: |a, b| unsafe { one::<Portable, true>(a, b) },
     block: Portable::WIDTH * Portable::PANELS,
     tile_queries: Portable::QUERIES,
-    // SAFETY: the portable type needs no CPU feature.
     tile: |input, distances, within| unsafe {
         tile::<Portable, { Portable::PANELS }, { Portable::L2_PANELS }>(input, distances, within)
     },
+    pack: |rows, packed| unsafe { pack::<Portable>(rows, packed) },
 };
 
 /// The best kernels this CPU runs, chosen once.
@@ -599,7 +742,7 @@ mod tests {
     #[test]
     fn tile_kernels_match_f64_and_report_lanes_within_bound() {
         for set in runnable() {
-            for dim in [1usize, 3, 17, 37, 128] {
+            for dim in [1usize, 3, 16, 17, 37, 128] {
                 let vectors: Vec<Vec<f32>> = (0..set.block)
                     .map(|i| {
                         if i == 5 {
@@ -609,14 +752,9 @@ mod tests {
                         }
                     })
                     .collect();
+                let rows: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
                 let mut packed = vec![f32::NAN; set.block * dim];
-                for (lane, v) in vectors.iter().enumerate() {
-                    pack(&mut packed, set.lanes, lane, v);
-                }
-                assert!(
-                    packed.iter().all(|x| x.is_finite()),
-                    "pack fills every float"
-                );
+                (set.pack)(&rows, &mut packed);
                 let norms: Vec<f32> = vectors.iter().map(|v| (set.dot)(v, v).sqrt()).collect();
                 for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
                     for count in 1..=set.tile_queries {

@@ -191,6 +191,28 @@ impl Hits {
 /// tile kernel; fewer queries are compared with each vector in place.
 const PACKED_MIN_QUERIES: usize = 4;
 
+/// Slots the in-place scan fetches ahead of the one it compares.
+const IN_PLACE_PREFETCH: usize = 16;
+
+/// Every slot of `runs` as (vector, slot image), in order, asking the CPU to
+/// fetch the slot `ahead` places further on: a scan's compute then overlaps
+/// its memory reads.
+fn live_vectors<'r>(
+    runs: &'r [Run<'r>],
+    ahead: usize,
+) -> impl Iterator<Item = (&'r [f32], &'r [u8])> {
+    let all = runs.iter().flat_map(|run| {
+        (run.first..run.first + run.len)
+            .map(|slot| (run.segment.vector(slot), run.segment.slot(slot)))
+    });
+    let mut later = all.clone().skip(ahead);
+    all.inspect(move |_| {
+        if let Some((_, next)) = later.next() {
+            kernels::prefetch(next);
+        }
+    })
+}
+
 /// The queries of one search, prepared once.
 struct Queries<'a> {
     data: &'a [f32],
@@ -255,14 +277,11 @@ impl Queries<'_> {
         } else {
             self.kernels.dot
         };
-        for run in runs {
-            for slot in run.first..run.first + run.len {
-                let vector = run.segment.vector(slot);
-                let norm = self.vector_norm(vector);
-                for q in 0..self.count() {
-                    let distance = self.distance(q, kernel(self.query(q), vector), norm);
-                    hits.offer(q, distance, || slot_id(run.segment.slot(slot)));
-                }
+        for (vector, slot) in live_vectors(runs, IN_PLACE_PREFETCH) {
+            let norm = self.vector_norm(vector);
+            for q in 0..self.count() {
+                let distance = self.distance(q, kernel(self.query(q), vector), norm);
+                hits.offer(q, distance, || slot_id(slot));
             }
         }
     }
@@ -271,34 +290,41 @@ impl Queries<'_> {
     /// with every query, a tile of queries per kernel call, while it is in
     /// cache.
     fn scan_packed(&self, runs: &[Run<'_>], hits: &mut Hits) {
-        let mut block = Block {
-            packed: vec![0.0; self.kernels.block * self.dim],
-            norms: vec![0.0; self.kernels.block],
-            ids: Vec::with_capacity(self.kernels.block),
+        let block = self.kernels.block;
+        let mut rows: Vec<&[f32]> = Vec::with_capacity(block);
+        let mut ids = Vec::with_capacity(block);
+        let mut packed = Block {
+            vectors: vec![0.0; block * self.dim],
+            norms: vec![0.0; block],
         };
-        let mut distances = vec![0.0; self.kernels.tile_queries * self.kernels.block];
-        for run in runs {
-            for slot in run.first..run.first + run.len {
-                let vector = run.segment.vector(slot);
-                let lane = block.ids.len();
-                kernels::pack(&mut block.packed, self.kernels.lanes, lane, vector);
-                block.norms[lane] = self.vector_norm(vector);
-                block.ids.push(slot_id(run.segment.slot(slot)));
-                if block.ids.len() == self.kernels.block {
-                    self.search_block(&block, hits, &mut distances);
-                    block.ids.clear();
-                }
+        let mut distances = vec![0.0; self.kernels.tile_queries * block];
+        // One block ahead: its slots arrive while this block computes.
+        let mut vectors = live_vectors(runs, block);
+        loop {
+            rows.clear();
+            ids.clear();
+            for (vector, slot) in vectors.by_ref().take(block) {
+                rows.push(vector);
+                ids.push(slot_id(slot));
             }
-        }
-        if !block.ids.is_empty() {
-            self.search_block(&block, hits, &mut distances);
+            let Some(last) = rows.last().copied() else {
+                break;
+            };
+            for (norm, row) in packed.norms.iter_mut().zip(&rows) {
+                *norm = self.vector_norm(row);
+            }
+            // A partial block repeats its last vector; those lanes are masked.
+            rows.resize(block, last);
+            (self.kernels.pack)(&rows, &mut packed.vectors);
+            self.search_block(&packed, &ids, hits, &mut distances);
         }
     }
 
-    fn search_block(&self, block: &Block, hits: &mut Hits, distances: &mut [f32]) {
+    /// Offers the vectors of one packed block (`ids` per filled lane) to
+    /// every query.
+    fn search_block(&self, block: &Block, ids: &[u64], hits: &mut Hits, distances: &mut [f32]) {
         let (dim, width, tile_queries) = (self.dim, self.kernels.block, self.kernels.tile_queries);
-        // Lanes past `ids.len()` hold stale vectors of the previous block.
-        let valid = u64::MAX >> (64 - block.ids.len());
+        let valid = u64::MAX >> (64 - ids.len());
         let mut within = [0u64; kernels::MAX_TILE_QUERIES];
         for first in (0..self.count()).step_by(tile_queries) {
             let end = (first + tile_queries).min(self.count());
@@ -306,7 +332,7 @@ impl Queries<'_> {
                 queries: &self.data[first * dim..end * dim],
                 query_norms: &self.norms[first..end],
                 bounds: &hits.bounds[first..end],
-                packed: &block.packed,
+                packed: &block.vectors,
                 vector_norms: &block.norms,
                 dim,
                 metric: self.metric,
@@ -318,7 +344,7 @@ impl Queries<'_> {
                     let lane = lanes.trailing_zeros() as usize;
                     lanes &= lanes - 1;
                     let distance = distances[(q - first) * width + lane];
-                    hits.offer(q, distance, || block.ids[lane]);
+                    hits.offer(q, distance, || ids[lane]);
                 }
             }
         }
@@ -327,11 +353,9 @@ impl Queries<'_> {
 
 /// One block of vectors packed for the tile kernel.
 struct Block {
-    packed: Vec<f32>,
+    vectors: Vec<f32>,
     /// Euclidean norms (cosine only).
     norms: Vec<f32>,
-    /// The id in each filled lane.
-    ids: Vec<u64>,
 }
 
 impl Store {
