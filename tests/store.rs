@@ -435,7 +435,7 @@ fn search_matches_an_f64_reference() {
         store.delete(*id).unwrap();
         data.remove(id);
     }
-    // 13 queries: whole tiles of queries and a remainder, on every kernel set.
+    // 13 queries: whole tiles of queries and a remainder (packed path).
     let queries: Vec<f32> = (0..13 * dim)
         .map(|_| (rng.below(2001) as f32 - 1000.0) / 100.0)
         .collect();
