@@ -35,6 +35,10 @@ if ! git diff --quiet -- include/vecstore.h 2>/dev/null; then
   exit 1
 fi
 
+step "aarch64 under qemu-user (unit and store tests; NEON kernels)"
+scripts/aarch64.sh 2>&1 | tee build/cargo-aarch64.log
+count_cargo build/cargo-aarch64.log
+
 step "ABI check (ctest2)"
 cargo run --locked -q -p vecstore-systest
 

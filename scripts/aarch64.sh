@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the engine's unit tests and the store tests on aarch64 under
+# qemu-user: the portable kernels as NEON code, with FMA. Installs the cross
+# linker, qemu-user and the Rust target when missing.
+# Usage: scripts/aarch64.sh [cargo test arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
+  || rustup target add aarch64-unknown-linux-gnu
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+export CARGO_TARGET_DIR=target/aarch64
+cargo test --locked --target aarch64-unknown-linux-gnu --lib --test store "$@"
