@@ -473,6 +473,27 @@ fn search_matches_an_f64_reference() {
         .all(|w| (w[0].distance, w[0].id) <= (w[1].distance, w[1].id)));
 }
 
+/// A distance that overflows f32 (here inf - inf in a dot product) ranks as
+/// +infinity: the vector still comes back, on both paths.
+#[test]
+fn overflowing_distances_rank_last_but_are_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 2, &opts(Durability::None)).unwrap();
+    store.put(1, &[1e20, -1e20]).unwrap();
+    store.put(2, &[1.0, 1.0]).unwrap();
+    let query = [1e20f32, 1e20];
+    for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+        let single = store.search(&query, 10, metric).unwrap();
+        let batch = store.search_batch(&query.repeat(7), 10, metric).unwrap();
+        for found in std::iter::once(&single).chain(&batch) {
+            let mut ids: Vec<u64> = found.iter().map(|n| n.id).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, [1, 2], "{metric:?}: {found:?}");
+            assert!(found.iter().all(|n| !n.distance.is_nan()), "{metric:?}");
+        }
+    }
+}
+
 /// k beyond the store's size, through the packed path: every vector comes
 /// back, in order, including a zero vector (cosine distance 1).
 #[test]

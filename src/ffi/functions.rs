@@ -536,10 +536,11 @@ pub extern "C" fn vecstore_search(
 /// every query, so a batch costs far less than as many single searches.
 /// Query i's results go to row i of `out_ids` and `out_distances` (each
 /// `query_count * k` elements; row i starts at element i * k), and its result
-/// count to `out_counts[i]` (`query_count` elements). From 6 queries on, the
-/// batch sums in a different order than vecstore_search(): a distance may
-/// differ from the single-query one in its last bits, and so may the order
-/// of vectors whose distances tie to that precision.
+/// count to `out_counts[i]` (`query_count` elements). A large batch sums in
+/// a different order than vecstore_search(): a distance may differ from the
+/// single-query one by float rounding, and so may the order of vectors whose
+/// distances tie to that precision. (Both paths rank a distance that
+/// overflows float as +infinity.)
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn vecstore_search_batch(

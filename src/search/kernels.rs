@@ -43,10 +43,15 @@ trait Simd: Copy {
     unsafe fn cosine(raw: Self, norm: Self) -> Self;
     /// The sum of the lanes.
     unsafe fn sum(self) -> f32;
-    /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`.
-    unsafe fn at_most(self, bound: Self) -> u64;
-    /// Writes `WIDTH` vectors of equal length into one panel: row `d` holds
-    /// element `d` of each. (Callers have checked the lengths.)
+    /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`,
+    /// or NaN (an overflowed sum; the caller ranks it as +infinity).
+    unsafe fn not_above(self, bound: Self) -> u64;
+    /// Writes `WIDTH` vectors into one panel: row `d` holds element `d` of
+    /// each.
+    ///
+    /// # Safety
+    /// As for the trait, and `rows` holds `WIDTH` slices of
+    /// `panel.len() / WIDTH` floats each.
     unsafe fn pack_panel(rows: &[&[f32]], panel: &mut [f32]) {
         for (lane, row) in rows.iter().enumerate() {
             for (d, x) in row.iter().enumerate() {
@@ -191,7 +196,7 @@ unsafe fn finish<S: Simd, const Q: usize, const PP: usize>(
                     }
                 };
                 distance.store(distances.as_mut_ptr().add(q * block + p * S::WIDTH));
-                within[q] |= distance.at_most(bound) << (p * S::WIDTH);
+                within[q] |= distance.not_above(bound) << (p * S::WIDTH);
             }
         }
     }
@@ -280,14 +285,17 @@ unsafe fn pack<S: Simd>(rows: &[&[f32]], packed: &mut [f32]) {
 /// results, none at all off x86_64).
 #[inline]
 pub(super) fn prefetch(bytes: &[u8]) {
+    // Every 64-byte line the bytes touch: slots are not line-aligned.
     #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
-        // SAFETY: a prefetch never faults and reads nothing into the program;
-        // SSE is part of x86_64.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
+    {
+        let skew = bytes.as_ptr() as usize % 64;
+        for offset in (0..skew + bytes.len()).step_by(64) {
+            let line = bytes.as_ptr().wrapping_sub(skew).wrapping_add(offset);
+            // SAFETY: a prefetch never faults and reads nothing into the
+            // program; SSE is part of x86_64.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.cast())
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -295,6 +303,15 @@ pub(super) fn prefetch(bytes: &[u8]) {
 }
 
 // ---- instruction sets ------------------------------------------------------
+
+/// Whether a register type's tile shape fits the scan: a block's lanes in
+/// one `u64` mask, a tile's queries in `MAX_TILE_QUERIES`, L2's panel groups
+/// dividing the block.
+const fn shape_fits<S: Simd>() -> bool {
+    S::WIDTH * S::PANELS <= 64
+        && S::QUERIES <= MAX_TILE_QUERIES
+        && S::PANELS.is_multiple_of(S::L2_PANELS)
+}
 
 /// Kernels for one instruction set.
 pub(super) struct Kernels {
@@ -370,8 +387,8 @@ mod x86 {
             }
         }
         #[inline(always)]
-        unsafe fn at_most(self, bound: Self) -> u64 {
-            unsafe { u64::from(_mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, bound.0)) }
+        unsafe fn not_above(self, bound: Self) -> u64 {
+            unsafe { u64::from(_mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, bound.0)) }
         }
         /// 16 dimensions at a time through a 16 x 16 transpose in registers
         /// (a scalar copy costs as much as the kernel for a batch of 100).
@@ -379,6 +396,9 @@ mod x86 {
         unsafe fn pack_panel(rows: &[&[f32]], panel: &mut [f32]) {
             let dim = rows[0].len();
             let whole = dim / 16 * 16;
+            // SAFETY: `first + 16 <= whole <= dim`, so each load reads inside
+            // its row, and each store inside `panel` (`dim` rows of 16); the
+            // feature is the caller's promise.
             unsafe {
                 for first in (0..whole).step_by(16) {
                     let block = std::array::from_fn(|i| _mm512_loadu_ps(rows[i][first..].as_ptr()));
@@ -398,8 +418,12 @@ mod x86 {
     /// Rows to columns: element `j` of row `i` becomes element `i` of row `j`.
     /// Interleaves 32-bit pairs, then 64-bit pairs, then 128-bit quarters
     /// twice.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F.
     #[inline(always)]
     unsafe fn transpose(r: [__m512; 16]) -> [__m512; 16] {
+        // SAFETY: register shuffles only; the feature is the caller's promise.
         unsafe {
             let ps = |a, b, hi: bool| {
                 if hi {
@@ -504,9 +528,9 @@ mod x86 {
             }
         }
         #[inline(always)]
-        unsafe fn at_most(self, bound: Self) -> u64 {
+        unsafe fn not_above(self, bound: Self) -> u64 {
             unsafe {
-                let le = _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, bound.0);
+                let le = _mm256_cmp_ps::<_CMP_NGT_UQ>(self.0, bound.0);
                 u64::from(_mm256_movemask_ps(le) as u8)
             }
         }
@@ -542,6 +566,8 @@ mod x86 {
                     // SAFETY: this function runs only with `$features` on.
                     unsafe { pack::<$simd>(rows, packed) }
                 }
+                const _: () = assert!(super::super::shape_fits::<$simd>());
+
                 /// Only handed out after the CPU was found to have `features`.
                 pub(in super::super) const KERNELS: Kernels = Kernels {
                     name: $features,
@@ -633,12 +659,14 @@ impl Simd for Portable {
         raw.map(norm, |r, n| if n == 0.0 { 1.0 } else { 1.0 - r / n })
     }
     #[inline(always)]
-    unsafe fn at_most(self, bound: Self) -> u64 {
+    unsafe fn not_above(self, bound: Self) -> u64 {
         (0..4).fold(0, |mask, i| {
-            mask | (u64::from(self.0[i] <= bound.0[i]) << i)
+            mask | (u64::from(self.0[i] <= bound.0[i] || self.0[i].is_nan()) << i)
         })
     }
 }
+
+const _: () = assert!(shape_fits::<Portable>());
 
 /// Portable kernels: SSE2 on x86_64, NEON on aarch64.
 const PORTABLE: Kernels = Kernels {
@@ -657,22 +685,10 @@ const PORTABLE: Kernels = Kernels {
 /// The best kernels this CPU runs, chosen once.
 pub(super) fn kernels() -> &'static Kernels {
     static CHOSEN: std::sync::OnceLock<&'static Kernels> = std::sync::OnceLock::new();
-    CHOSEN.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                return &x86::avx512::KERNELS;
-            }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                return &x86::avx2::KERNELS;
-            }
-        }
-        &PORTABLE
-    })
+    CHOSEN.get_or_init(|| *runnable().last().expect("the portable set always runs"))
 }
 
-/// Every kernel set this CPU runs (for tests).
-#[cfg(test)]
+/// Every kernel set this CPU runs, best last.
 pub(super) fn runnable() -> Vec<&'static Kernels> {
     #[allow(unused_mut)]
     let mut sets = vec![&PORTABLE];
@@ -737,8 +753,9 @@ mod tests {
         }
     }
 
-    /// Every tile height, every metric, partial blocks, a zero vector, and
-    /// bounds that admit some lanes and not others.
+    /// Every tile height, every metric, a zero vector and a zero query, and
+    /// bounds that admit some lanes and not others. (Partial blocks are the
+    /// scan's business: `search::tests`.)
     #[test]
     fn tile_kernels_match_f64_and_report_lanes_within_bound() {
         for set in runnable() {
@@ -759,7 +776,12 @@ mod tests {
                 for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
                     for count in 1..=set.tile_queries {
                         let queries: Vec<f32> = (0..count)
-                            .flat_map(|q| vector(dim, 0.21 + q as f32 * 0.07))
+                            .flat_map(|q| {
+                                let zero = q == 2;
+                                vector(dim, 0.21 + q as f32 * 0.07)
+                                    .into_iter()
+                                    .map(move |x| if zero { 0.0 } else { x })
+                            })
                             .collect();
                         let query_norms: Vec<f32> = queries
                             .chunks(dim)
@@ -804,7 +826,11 @@ mod tests {
                                     "{what}: {got} vs {want}"
                                 );
                                 let reported = within[q] >> lane & 1 == 1;
-                                assert_eq!(reported, got <= bounds[q], "{what}: mask");
+                                assert_eq!(
+                                    reported,
+                                    got <= bounds[q] || got.is_nan(),
+                                    "{what}: mask"
+                                );
                             }
                         }
                     }

@@ -80,10 +80,11 @@ struct TopK {
 }
 
 impl TopK {
-    fn new(k: usize) -> TopK {
+    /// `live` bounds the room reserved: k may be far larger than the store.
+    fn new(k: usize, live: usize) -> TopK {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
+            heap: BinaryHeap::with_capacity(k.min(live) + 1),
         }
     }
 
@@ -169,16 +170,23 @@ struct Hits {
 }
 
 impl Hits {
-    fn new(queries: usize, k: usize) -> Hits {
+    fn new(queries: usize, k: usize, live: usize) -> Hits {
         Hits {
-            tops: (0..queries).map(|_| TopK::new(k)).collect(),
+            tops: (0..queries).map(|_| TopK::new(k, live)).collect(),
             bounds: vec![f32::INFINITY; queries],
         }
     }
 
     /// Offers a candidate to query `q`; `id` is read only when it may get in.
+    /// A NaN distance (a sum that overflowed: inf - inf) ranks as +infinity,
+    /// so every vector still has a place in the results.
     #[inline]
     fn offer(&mut self, q: usize, distance: f32, id: impl FnOnce() -> u64) {
+        let distance = if distance.is_nan() {
+            f32::INFINITY
+        } else {
+            distance
+        };
         if distance <= self.bounds[q] {
             let top = &mut self.tops[q];
             top.offer(Candidate(Neighbor { id: id(), distance }));
@@ -261,7 +269,8 @@ impl Queries<'_> {
 
     /// Compares every query with every vector of `runs`.
     fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
-        let mut hits = Hits::new(self.count(), k);
+        let live = runs.iter().map(|run| run.len as usize).sum();
+        let mut hits = Hits::new(self.count(), k, live);
         if self.count() < PACKED_MIN_QUERIES {
             self.scan_in_place(runs, &mut hits);
         } else {
@@ -314,7 +323,8 @@ impl Queries<'_> {
             for (norm, row) in packed.norms.iter_mut().zip(&rows) {
                 *norm = self.vector_norm(row);
             }
-            // A partial block repeats its last vector; those lanes are masked.
+            // A partial block repeats its last vector (its norms lanes keep
+            // stale values); those lanes are masked out.
             rows.resize(block, last);
             (self.kernels.pack)(&rows, &mut packed.vectors);
             self.search_block(&packed, &ids, hits, &mut distances);
@@ -324,7 +334,8 @@ impl Queries<'_> {
     /// Offers the vectors of one packed block (`ids` per filled lane) to
     /// every query.
     fn search_block(&self, block: &Block, ids: &[u64], hits: &mut Hits, distances: &mut [f32]) {
-        let (dim, width, tile_queries) = (self.dim, self.kernels.block, self.kernels.tile_queries);
+        let (dim, block_lanes, tile_queries) =
+            (self.dim, self.kernels.block, self.kernels.tile_queries);
         let valid = u64::MAX >> (64 - ids.len());
         let mut within = [0u64; kernels::MAX_TILE_QUERIES];
         for first in (0..self.count()).step_by(tile_queries) {
@@ -344,7 +355,7 @@ impl Queries<'_> {
                 while lanes != 0 {
                     let lane = lanes.trailing_zeros() as usize;
                     lanes &= lanes - 1;
-                    let distance = distances[(q - first) * width + lane];
+                    let distance = distances[(q - first) * block_lanes + lane];
                     hits.offer(q, distance, || ids[lane]);
                 }
             }
@@ -476,7 +487,7 @@ mod tests {
         }
         let queries: Vec<f32> = (0..9 * dim).map(|_| next()).collect();
         for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
-            for count in [1, 9] {
+            for count in [1, 3, 9] {
                 let queries = &queries[..count * dim];
                 let sets = kernels::runnable();
                 let expected = store.search_with(sets[0], queries, 20, metric);
