@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the engine's unit tests and the store tests on aarch64 under
-# qemu-user: the portable kernels as NEON code, with FMA. Installs the cross
-# linker, qemu-user and the Rust target when missing.
+# Lints the library for aarch64 and runs its unit tests and the store tests
+# there under qemu-user: the NEON kernels against the portable ones and an
+# f64 reference. Installs the cross linker, qemu-user and the Rust target
+# when missing.
 # Usage: scripts/aarch64.sh [cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,5 @@ rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export CARGO_TARGET_DIR=target/aarch64
+cargo clippy --locked --target aarch64-unknown-linux-gnu --lib --tests -- -D warnings
 cargo test --locked --target aarch64-unknown-linux-gnu --lib --test store "$@"

@@ -1,5 +1,6 @@
-//! Distance kernels, compiled for the CPU's widest vector unit (AVX-512 or
-//! AVX2+FMA, chosen at run time; SSE2 or NEON through the portable set).
+//! Distance kernels, compiled for the CPU's widest vector unit (AVX-512,
+//! AVX2+FMA or NEON, chosen at run time). A portable set in plain Rust is the
+//! fallback and the baseline every other set is tested against.
 //!
 //! Two shapes, because one query and many queries are limited by different
 //! things:
@@ -327,6 +328,55 @@ pub(super) struct Kernels {
     pub pack: fn(&[&[f32]], &mut [f32]),
 }
 
+/// Defines a kernel set whose bodies are compiled with `features` on, as
+/// module `$set` inside an architecture's module.
+macro_rules! kernel_set {
+    ($set:ident, $simd:ty, $features:literal) => {
+        pub(super) mod $set {
+            use super::super::{one, pack, tile, Kernels, Simd, Tile};
+
+            #[target_feature(enable = $features)]
+            unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+                // SAFETY: this function runs only with `$features` on.
+                unsafe { one::<$simd, false>(a, b) }
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
+                // SAFETY: as above.
+                unsafe { one::<$simd, true>(a, b) }
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn tile_here(input: &Tile<'_>, distances: &mut [f32], within: &mut [u64]) {
+                // SAFETY: this function runs only with `$features` on.
+                unsafe {
+                    tile::<$simd, { <$simd as Simd>::PANELS }, { <$simd as Simd>::L2_PANELS }>(
+                        input, distances, within,
+                    )
+                }
+            }
+            #[target_feature(enable = $features)]
+            unsafe fn pack_here(rows: &[&[f32]], packed: &mut [f32]) {
+                // SAFETY: this function runs only with `$features` on.
+                unsafe { pack::<$simd>(rows, packed) }
+            }
+            const _: () = assert!(super::super::shape_fits::<$simd>());
+
+            /// Only handed out after the CPU was found to have `features`.
+            pub(in super::super) const KERNELS: Kernels = Kernels {
+                name: $features,
+                // SAFETY (all four): `runnable()` hands this set out only
+                // after run-time detection confirmed every feature.
+                dot: |a, b| unsafe { dot(a, b) },
+                l2: |a, b| unsafe { l2(a, b) },
+                block: <$simd as Simd>::WIDTH * <$simd as Simd>::PANELS,
+                tile_queries: <$simd as Simd>::QUERIES,
+                tile: |input, distances, within| unsafe { tile_here(input, distances, within) },
+                pack: |rows, packed| unsafe { pack_here(rows, packed) },
+            };
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Simd;
@@ -536,56 +586,87 @@ mod x86 {
         }
     }
 
-    /// Defines a kernel set whose bodies are compiled with `features` on.
-    macro_rules! kernel_set {
-        ($set:ident, $simd:ty, $features:literal) => {
-            pub(super) mod $set {
-                use super::super::{one, pack, tile, Kernels, Simd, Tile};
-
-                #[target_feature(enable = $features)]
-                unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-                    // SAFETY: this function runs only with `$features` on.
-                    unsafe { one::<$simd, false>(a, b) }
-                }
-                #[target_feature(enable = $features)]
-                unsafe fn l2(a: &[f32], b: &[f32]) -> f32 {
-                    // SAFETY: as above.
-                    unsafe { one::<$simd, true>(a, b) }
-                }
-                #[target_feature(enable = $features)]
-                unsafe fn tile_here(input: &Tile<'_>, distances: &mut [f32], within: &mut [u64]) {
-                    // SAFETY: this function runs only with `$features` on.
-                    unsafe {
-                        tile::<$simd, { <$simd as Simd>::PANELS }, { <$simd as Simd>::L2_PANELS }>(
-                            input, distances, within,
-                        )
-                    }
-                }
-                #[target_feature(enable = $features)]
-                unsafe fn pack_here(rows: &[&[f32]], packed: &mut [f32]) {
-                    // SAFETY: this function runs only with `$features` on.
-                    unsafe { pack::<$simd>(rows, packed) }
-                }
-                const _: () = assert!(super::super::shape_fits::<$simd>());
-
-                /// Only handed out after the CPU was found to have `features`.
-                pub(in super::super) const KERNELS: Kernels = Kernels {
-                    name: $features,
-                    // SAFETY (all four): `kernels()` installs this set only
-                    // when `is_x86_feature_detected!` confirmed every feature.
-                    dot: |a, b| unsafe { dot(a, b) },
-                    l2: |a, b| unsafe { l2(a, b) },
-                    block: <$simd as Simd>::WIDTH * <$simd as Simd>::PANELS,
-                    tile_queries: <$simd as Simd>::QUERIES,
-                    tile: |input, distances, within| unsafe { tile_here(input, distances, within) },
-                    pack: |rows, packed| unsafe { pack_here(rows, packed) },
-                };
-            }
-        };
-    }
-
     kernel_set!(avx512, super::Avx512, "avx512f,fma");
     kernel_set!(avx2, super::Avx2, "avx2,fma");
+}
+
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::Simd;
+    use std::arch::aarch64::*;
+
+    #[derive(Clone, Copy)]
+    struct Neon(float32x4_t);
+
+    // SAFETY (every method): the trait's contract; the CPU has NEON.
+    impl Simd for Neon {
+        const WIDTH: usize = 4;
+        // 32 registers, as with AVX-512: the same 6 x 4 tile of accumulators,
+        // four panel registers and a broadcast.
+        const QUERIES: usize = 6;
+        const PANELS: usize = 4;
+        const L2_PANELS: usize = 2;
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            unsafe { Neon(vdupq_n_f32(x)) }
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            unsafe { Neon(vld1q_f32(from)) }
+        }
+        #[inline(always)]
+        unsafe fn load_partial(from: *const f32, n: usize) -> Self {
+            let mut lanes = [0.0f32; 4];
+            unsafe {
+                std::ptr::copy_nonoverlapping(from, lanes.as_mut_ptr(), n);
+                Neon(vld1q_f32(lanes.as_ptr()))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(self, to: *mut f32) {
+            unsafe { vst1q_f32(to, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            unsafe { Neon(vaddq_f32(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            unsafe { vaddvq_f32(self.0) }
+        }
+        #[inline(always)]
+        unsafe fn sub(self, other: Self) -> Self {
+            unsafe { Neon(vsubq_f32(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul(self, other: Self) -> Self {
+            unsafe { Neon(vmulq_f32(self.0, other.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+            unsafe { Neon(vfmaq_f32(addend.0, self.0, factor.0)) }
+        }
+        #[inline(always)]
+        unsafe fn cosine(raw: Self, norm: Self) -> Self {
+            unsafe {
+                let one = vdupq_n_f32(1.0);
+                let zero = vceqzq_f32(norm.0);
+                let distance = vsubq_f32(one, vdivq_f32(raw.0, norm.0));
+                Neon(vbslq_f32(zero, one, distance))
+            }
+        }
+        #[inline(always)]
+        unsafe fn not_above(self, bound: Self) -> u64 {
+            // "Not greater" is true for NaN lanes too, as the trait asks.
+            const BITS: [u32; 4] = [1, 2, 4, 8];
+            unsafe {
+                let within = vmvnq_u32(vcgtq_f32(self.0, bound.0));
+                u64::from(vaddvq_u32(vandq_u32(within, vld1q_u32(BITS.as_ptr()))))
+            }
+        }
+    }
+
+    kernel_set!(neon, super::Neon, "neon");
 }
 
 /// Whether the portable kernels may fuse multiply-adds: aarch64 always has
@@ -668,7 +749,7 @@ impl Simd for Portable {
 
 const _: () = assert!(shape_fits::<Portable>());
 
-/// Portable kernels: SSE2 on x86_64, NEON on aarch64.
+/// Portable kernels: plain Rust the compiler vectorises (SSE2 on x86_64).
 const PORTABLE: Kernels = Kernels {
     name: "portable",
     // SAFETY (all four): the portable type needs no CPU feature.
@@ -701,6 +782,10 @@ pub(super) fn runnable() -> Vec<&'static Kernels> {
             sets.push(&x86::avx512::KERNELS);
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        sets.push(&arm::neon::KERNELS);
+    }
     sets
 }
 
@@ -725,6 +810,14 @@ mod tests {
             Metric::Cosine if norm(q) * norm(v) == 0.0 => 1.0,
             Metric::Cosine => 1.0 - dot / (norm(q) * norm(v)),
         }
+    }
+
+    /// The explicit NEON set is found and chosen on aarch64 (else the tests
+    /// below would only compare the portable set with itself there).
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn neon_is_chosen_on_aarch64() {
+        assert_eq!(kernels().name, "neon");
     }
 
     fn vector(n: usize, seed: f32) -> Vec<f32> {

@@ -3,8 +3,8 @@
 //! bounded heap.
 //!
 //! Speed comes from three things: distance kernels compiled for the CPU's
-//! widest vector unit (AVX-512 or AVX2+FMA, chosen at run time; NEON and SSE2
-//! through the portable kernel), cache blocking for many queries (a block of
+//! widest vector unit (AVX-512, AVX2+FMA or NEON, chosen at run time; a
+//! portable fallback otherwise), cache blocking for many queries (a block of
 //! stored vectors is compared with every query while it sits in cache), and
 //! one thread per core for large scans.
 
@@ -42,7 +42,8 @@ const RUN_SLOTS: usize = 128;
 /// Below this many multiply-adds a scan stays on the calling thread.
 const PARALLEL_MIN_WORK: usize = 1 << 22;
 
-/// Name of the kernel set in use ("avx512f,fma", "avx2,fma" or "portable").
+/// Name of the kernel set in use ("avx512f,fma", "avx2,fma", "neon" or
+/// "portable").
 pub fn search_kernel() -> &'static str {
     kernels().name
 }
