@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
 need=()
 for tool in cmake:cmake clang:clang valgrind:valgrind pkg-config:pkg-config; do
@@ -92,4 +92,5 @@ step "benchmark harness, quick mode (proves it runs; figures are not checked)"
 cargo run --locked --release -q -p vecstore-bench -- --quick
 
 echo
+echo "test.sh took $SECONDS s"
 awk '{p += $1; f += $2} END {printf "summary: %d passed, %d failed\n", p, f}' "$counts"
