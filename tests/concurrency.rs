@@ -133,11 +133,12 @@ fn writers_readers_guards_cursors_and_compaction_together() {
 /// batch after another (and compaction moves them), each search sees all of
 /// one batch, never a mix. Every vector of batch `v` is `[v; DIM]`, so a mix
 /// shows as two different distances from the origin in one result list.
-/// Single queries scan in place, batches of 8 through the packed tile kernel;
-/// both split the scan across threads (2048 x 16 x 8 multiply-adds).
+/// Single queries scan in place on one thread; batches of 40 go through the
+/// packed tile kernel, split across threads (8192 x 16 x 40 multiply-adds
+/// passes the threshold).
 #[test]
 fn searches_see_whole_batches_while_writers_commit() {
-    const COUNT: u64 = 2048;
+    const COUNT: u64 = 8192;
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         durability: Durability::None,
@@ -155,7 +156,7 @@ fn searches_see_whole_batches_while_writers_commit() {
         let searcher = s.spawn(move || {
             let mut searches = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let queries = if searches.is_multiple_of(2) { 1 } else { 8 };
+                let queries = if searches.is_multiple_of(2) { 1 } else { 40 };
                 let results = store
                     .search_batch(
                         &vec![0.0; queries * DIM],

@@ -45,8 +45,8 @@ trait Simd: Copy {
     /// The sum of the lanes.
     unsafe fn sum(self) -> f32;
     /// Bit `i` set when lane `i` of `self` is at most lane `i` of `bound`,
-    /// or NaN (an overflowed sum; the caller ranks it as +infinity).
-    unsafe fn not_above(self, bound: Self) -> u64;
+    /// or not finite (an overflow, which the caller recomputes in f64).
+    unsafe fn admits(self, bound: Self) -> u64;
     /// Writes `WIDTH` vectors into one panel: row `d` holds element `d` of
     /// each.
     ///
@@ -197,7 +197,7 @@ unsafe fn finish<S: Simd, const Q: usize, const PP: usize>(
                     }
                 };
                 distance.store(distances.as_mut_ptr().add(q * block + p * S::WIDTH));
-                within[q] |= distance.not_above(bound) << (p * S::WIDTH);
+                within[q] |= distance.admits(bound) << (p * S::WIDTH);
             }
         }
     }
@@ -437,8 +437,13 @@ mod x86 {
             }
         }
         #[inline(always)]
-        unsafe fn not_above(self, bound: Self) -> u64 {
-            unsafe { u64::from(_mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, bound.0)) }
+        unsafe fn admits(self, bound: Self) -> u64 {
+            unsafe {
+                let within = _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, bound.0);
+                let infinite =
+                    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, _mm512_set1_ps(f32::INFINITY));
+                u64::from(within | infinite)
+            }
         }
         /// 16 dimensions at a time through a 16 x 16 transpose in registers
         /// (a scalar copy costs as much as the kernel for a batch of 100).
@@ -578,10 +583,11 @@ mod x86 {
             }
         }
         #[inline(always)]
-        unsafe fn not_above(self, bound: Self) -> u64 {
+        unsafe fn admits(self, bound: Self) -> u64 {
             unsafe {
-                let le = _mm256_cmp_ps::<_CMP_NGT_UQ>(self.0, bound.0);
-                u64::from(_mm256_movemask_ps(le) as u8)
+                let within = _mm256_cmp_ps::<_CMP_NGT_UQ>(self.0, bound.0);
+                let infinite = _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, _mm256_set1_ps(f32::INFINITY));
+                u64::from(_mm256_movemask_ps(_mm256_or_ps(within, infinite)) as u8)
             }
         }
     }
@@ -656,12 +662,14 @@ mod arm {
             }
         }
         #[inline(always)]
-        unsafe fn not_above(self, bound: Self) -> u64 {
+        unsafe fn admits(self, bound: Self) -> u64 {
             // "Not greater" is true for NaN lanes too, as the trait asks.
             const BITS: [u32; 4] = [1, 2, 4, 8];
             unsafe {
                 let within = vmvnq_u32(vcgtq_f32(self.0, bound.0));
-                u64::from(vaddvq_u32(vandq_u32(within, vld1q_u32(BITS.as_ptr()))))
+                let infinite = vceqq_f32(self.0, vdupq_n_f32(f32::INFINITY));
+                let lanes = vandq_u32(vorrq_u32(within, infinite), vld1q_u32(BITS.as_ptr()));
+                u64::from(vaddvq_u32(lanes))
             }
         }
     }
@@ -740,9 +748,10 @@ impl Simd for Portable {
         raw.map(norm, |r, n| if n == 0.0 { 1.0 } else { 1.0 - r / n })
     }
     #[inline(always)]
-    unsafe fn not_above(self, bound: Self) -> u64 {
+    unsafe fn admits(self, bound: Self) -> u64 {
         (0..4).fold(0, |mask, i| {
-            mask | (u64::from(self.0[i] <= bound.0[i] || self.0[i].is_nan()) << i)
+            let (x, bound) = (self.0[i], bound.0[i]);
+            mask | (u64::from(x <= bound || !x.is_finite()) << i)
         })
     }
 }
@@ -790,10 +799,11 @@ pub(super) fn runnable() -> Vec<&'static Kernels> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn reference(metric: Metric, q: &[f32], v: &[f32]) -> f64 {
+    /// A distance computed in f64 from the definitions.
+    pub(in crate::search) fn reference(metric: Metric, q: &[f32], v: &[f32]) -> f64 {
         let dot: f64 = q
             .iter()
             .zip(v)
@@ -921,7 +931,7 @@ mod tests {
                                 let reported = within[q] >> lane & 1 == 1;
                                 assert_eq!(
                                     reported,
-                                    got <= bounds[q] || got.is_nan(),
+                                    got <= bounds[q] || !got.is_finite(),
                                     "{what}: mask"
                                 );
                             }

@@ -179,15 +179,24 @@ impl Hits {
     }
 
     /// Offers a candidate to query `q`; `id` is read only when it may get in.
-    /// A NaN distance (a sum that overflowed: inf - inf) ranks as +infinity,
-    /// so every vector still has a place in the results.
+    /// A distance that is not finite comes from a float overflow (a sum, or a
+    /// cosine norm marked NaN by [`norm`]): `exact` recomputes it in f64, so
+    /// every vector ranks where its true distance puts it.
     #[inline]
-    fn offer(&mut self, q: usize, distance: f32, id: impl FnOnce() -> u64) {
-        let distance = if distance.is_nan() {
-            f32::INFINITY
-        } else {
+    fn offer(
+        &mut self,
+        q: usize,
+        distance: f32,
+        id: impl FnOnce() -> u64,
+        exact: impl FnOnce() -> f32,
+    ) {
+        let distance = if distance.is_finite() {
             distance
+        } else {
+            exact()
         };
+        // -0 becomes +0, so that equal distances tie by id alone.
+        let distance = distance + 0.0;
         if distance <= self.bounds[q] {
             let top = &mut self.tops[q];
             top.offer(Candidate(Neighbor { id: id(), distance }));
@@ -262,10 +271,15 @@ impl Queries<'_> {
     /// The Euclidean norm of `vector` when the metric needs it.
     fn vector_norm(&self, vector: &[f32]) -> f32 {
         if self.metric == Metric::Cosine {
-            (self.kernels.dot)(vector, vector).sqrt()
+            norm(self.kernels, vector)
         } else {
             0.0
         }
+    }
+
+    /// The distance from query `q` to `vector`, in f64.
+    fn exact(&self, q: usize, vector: &[f32]) -> f32 {
+        exact_distance(self.metric, self.query(q), vector)
     }
 
     /// Compares every query with every vector of `runs`.
@@ -292,7 +306,7 @@ impl Queries<'_> {
             let norm = self.vector_norm(vector);
             for q in 0..self.count() {
                 let distance = self.distance(q, kernel(self.query(q), vector), norm);
-                hits.offer(q, distance, || slot_id(slot));
+                hits.offer(q, distance, || slot_id(slot), || self.exact(q, vector));
             }
         }
     }
@@ -328,13 +342,20 @@ impl Queries<'_> {
             // stale values); those lanes are masked out.
             rows.resize(block, last);
             (self.kernels.pack)(&rows, &mut packed.vectors);
-            self.search_block(&packed, &ids, hits, &mut distances);
+            self.search_block(&packed, &rows, &ids, hits, &mut distances);
         }
     }
 
-    /// Offers the vectors of one packed block (`ids` per filled lane) to
-    /// every query.
-    fn search_block(&self, block: &Block, ids: &[u64], hits: &mut Hits, distances: &mut [f32]) {
+    /// Offers the vectors of one packed block (`rows` and `ids` per filled
+    /// lane) to every query.
+    fn search_block(
+        &self,
+        block: &Block,
+        rows: &[&[f32]],
+        ids: &[u64],
+        hits: &mut Hits,
+        distances: &mut [f32],
+    ) {
         let (dim, block_lanes, tile_queries) =
             (self.dim, self.kernels.block, self.kernels.tile_queries);
         let valid = u64::MAX >> (64 - ids.len());
@@ -357,8 +378,46 @@ impl Queries<'_> {
                     let lane = lanes.trailing_zeros() as usize;
                     lanes &= lanes - 1;
                     let distance = distances[(q - first) * block_lanes + lane];
-                    hits.offer(q, distance, || ids[lane]);
+                    hits.offer(q, distance, || ids[lane], || self.exact(q, rows[lane]));
                 }
+            }
+        }
+    }
+}
+
+/// The Euclidean norm of `vector` for cosine, or NaN when its square is out
+/// of float's normal range (it overflowed, or a non-zero vector underflowed):
+/// the NaN makes every cosine distance to the vector non-finite, and so
+/// recomputed by [`exact_distance`].
+fn norm(kernels: &Kernels, vector: &[f32]) -> f32 {
+    let squared = (kernels.dot)(vector, vector);
+    if squared.is_normal() {
+        squared.sqrt()
+    } else if vector.iter().all(|x| *x == 0.0) {
+        0.0
+    } else {
+        f32::NAN
+    }
+}
+
+/// The distance from `q` to `v` computed in f64, for the rare pair whose
+/// float computation overflowed: f64 holds any sum of products of floats, so
+/// the result is never NaN, and it is +/-infinity only when the true
+/// distance is beyond float's range.
+fn exact_distance(metric: Metric, q: &[f32], v: &[f32]) -> f32 {
+    let pairs = q.iter().zip(v).map(|(a, b)| (f64::from(*a), f64::from(*b)));
+    match metric {
+        Metric::L2 => pairs.map(|(a, b)| (a - b) * (a - b)).sum::<f64>() as f32,
+        Metric::Dot => -pairs.map(|(a, b)| a * b).sum::<f64>() as f32,
+        Metric::Cosine => {
+            let (dot, qq, vv) = pairs.fold((0.0, 0.0, 0.0), |(dot, qq, vv), (a, b)| {
+                (dot + a * b, qq + a * a, vv + b * b)
+            });
+            let norms = qq.sqrt() * vv.sqrt();
+            if norms == 0.0 {
+                1.0
+            } else {
+                (1.0 - dot / norms) as f32
             }
         }
     }
@@ -420,7 +479,7 @@ impl Store {
             dim,
             norms: queries
                 .chunks_exact(dim)
-                .map(|q| (kernels.dot)(q, q).sqrt())
+                .map(|q| norm(kernels, q))
                 .collect(),
             metric,
             kernels,
@@ -431,24 +490,37 @@ impl Store {
         let snapshot = self.index.read().snapshot();
         let runs = runs(&snapshot);
         let live: usize = runs.iter().map(|r| r.len as usize).sum();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work = live * dim * prepared.count();
-        let tops = if threads > 1 && work >= PARALLEL_MIN_WORK && runs.len() > 1 {
-            let per = runs.len().div_ceil(threads);
+        let threads = if work >= PARALLEL_MIN_WORK && runs.len() > 1 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
+        };
+        let tops = if threads > 1 {
             let prepared = &prepared;
+            let mut parts = runs.chunks(runs.len().div_ceil(threads));
+            let mine = parts.next().expect("runs is not empty");
             std::thread::scope(|s| {
-                let handles: Vec<_> = runs
-                    .chunks(per)
-                    .map(|part| s.spawn(move || prepared.scan(part, k)))
+                // A thread the OS refuses (a thread or memory limit) costs
+                // only speed: its part is scanned on this thread instead.
+                let others: Vec<_> = parts
+                    .map(|part| {
+                        std::thread::Builder::new()
+                            .spawn_scoped(s, move || prepared.scan(part, k))
+                            .map_err(|_| part)
+                    })
                     .collect();
-                let mut all = handles.into_iter().map(|h| h.join().expect("scan thread"));
-                let mut first = all.next().expect("at least one part");
-                for other in all {
-                    for (mine, theirs) in first.iter_mut().zip(other) {
+                let mut tops = prepared.scan(mine, k);
+                for other in others {
+                    let theirs = match other {
+                        Ok(thread) => thread.join().expect("scan thread"),
+                        Err(part) => prepared.scan(part, k),
+                    };
+                    for (mine, theirs) in tops.iter_mut().zip(theirs) {
                         mine.merge(theirs);
                     }
                 }
-                first
+                tops
             })
         } else {
             prepared.scan(&runs, k)
@@ -499,6 +571,88 @@ mod tests {
                         assert_eq!(ids(want), ids(got), "{} {metric:?} count={count}", set.name);
                         for (w, g) in want.iter().zip(got) {
                             assert!((w.distance - g.distance).abs() <= 1e-5, "{}", set.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Distances whose float computation overflows or underflows (huge and
+    /// tiny vectors, a huge query, a product that rounds to -0) come out as
+    /// their f64 distances within float rounding, ranked closest first with
+    /// equal distances by id, with every kernel set, in place and packed.
+    #[test]
+    fn extreme_magnitudes_rank_as_in_f64() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            durability: Durability::None,
+            create_if_missing: true,
+            ..Options::default()
+        };
+        let store = Store::open(dir.path(), 2, &options).unwrap();
+        let vectors: [[f32; 2]; 10] = [
+            [0.0, 1e-30],
+            [-1.0, -1.0],
+            [1.0, -1.0],
+            [1e20, 1e20],
+            [1.0, 1.0],
+            [1e-25, 0.0],
+            [1e20, -1e20],
+            [0.0, 0.0],
+            [3e38, -3e38],
+            [-2.0, 0.5],
+        ];
+        for (id, v) in vectors.iter().enumerate() {
+            store.put(id as u64, v).unwrap();
+        }
+        let queries: Vec<f32> = [
+            [1e20f32, 1e20],
+            [1.0, 1.0],
+            [1.0, 0.0],
+            [0.0, -1e-30],
+            [3e38, 3e38],
+            [1e-25, 1e-25],
+        ]
+        .concat();
+        for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+            // What float rounding may cost: relative for L2, relative to the
+            // sum of |products| for dot (cancellation), absolute for cosine.
+            let tolerance = |q: &[f32], v: &[f32], exact: f64| match metric {
+                Metric::L2 => 1e-6 * exact.abs(),
+                Metric::Dot => q
+                    .iter()
+                    .zip(v)
+                    .map(|(a, b)| 1e-6 * (f64::from(*a) * f64::from(*b)).abs())
+                    .sum(),
+                Metric::Cosine => 1e-6,
+            };
+            for set in kernels::runnable() {
+                let one_by_one = queries
+                    .chunks(2)
+                    .map(|q| store.search_with(set, q, 10, metric).pop().unwrap());
+                let together = store.search_with(set, &queries, 10, metric);
+                for (path, results) in [("single", one_by_one.collect()), ("packed", together)] {
+                    for (q, got) in queries.chunks(2).zip(&results) {
+                        let what = format!("{} {path} {metric:?} query {q:?}: {got:?}", set.name);
+                        let mut ids: Vec<u64> = got.iter().map(|n| n.id).collect();
+                        ids.sort_unstable();
+                        assert_eq!(ids, (0..10).collect::<Vec<u64>>(), "{what}");
+                        assert!(
+                            got.windows(2).all(|w| w[0].distance < w[1].distance
+                                || (w[0].distance == w[1].distance && w[0].id < w[1].id)),
+                            "{what}: not closest first, ties by id"
+                        );
+                        for n in got {
+                            let v = &vectors[n.id as usize];
+                            let exact = kernels::tests::reference(metric, q, v);
+                            let off = (f64::from(n.distance) - exact).abs();
+                            assert!(
+                                // Beyond float's range: +/-infinity.
+                                n.distance == exact as f32 || off <= tolerance(q, v, exact),
+                                "{what}: id {} is {exact} in f64",
+                                n.id
+                            );
                         }
                     }
                 }

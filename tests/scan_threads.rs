@@ -1,0 +1,49 @@
+//! A search whose scan threads the OS refuses (here: an address-space limit
+//! that leaves no room for a thread's stack; equally a thread or pids limit)
+//! still answers, scanning on the calling thread, and the store stays
+//! usable. Alone in its own test binary because the limit is per process.
+
+use vecstore::{Durability, Metric, Options, Store};
+
+fn address_space_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_refused_scan_thread_costs_only_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        durability: Durability::None,
+        ..Options::default()
+    };
+    let dim = 128;
+    let store = Store::open(dir.path(), dim as u32, &options).unwrap();
+    // 40000 x 128 multiply-adds: past the threshold for a threaded scan.
+    let ids: Vec<u64> = (0..40_000).collect();
+    let rows: Vec<f32> = (0..ids.len() * dim).map(|i| (i % 97) as f32).collect();
+    store.put_batch(&ids, &rows).unwrap();
+    let query = vec![1.0f32; dim];
+
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a local struct.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut old) }, 0);
+    let tight = libc::rlimit {
+        rlim_cur: (address_space_kib() + 1024) * 1024,
+        rlim_max: old.rlim_max,
+    };
+    // Nothing here has started a thread yet, so no cached stack of an
+    // ended one is there to reuse: a new thread needs a new mapping.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &tight) }, 0);
+    let under_limit = store.search(&query, 10, Metric::L2);
+    let refused = std::thread::Builder::new().spawn(|| ()).is_err();
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &old) }, 0);
+
+    assert!(refused, "the limit should refuse a new thread's stack");
+    let expected = store.search(&query, 10, Metric::L2).unwrap();
+    assert_eq!(under_limit.unwrap(), expected);
+}
