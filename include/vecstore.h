@@ -454,8 +454,14 @@ enum vecstore_status vecstore_stats_get(const vecstore_t *store, struct vecstore
 /**
  * Exact k-nearest-neighbour search over all live vectors (a consistent
  * snapshot; concurrent writers neither block nor tear it). Writes min(k, len)
- * results to `out_ids` and `out_distances` (arrays of at least `k`), closest
- * first, ties broken by smaller id; `*out_count` = how many. `metric` is a
+ * results to `out_ids` and `out_distances`, closest first, ties broken by
+ * smaller id; `*out_count` = how many. `len` is the number of live vectors
+ * when the search runs: arrays of `k` elements are always enough, and
+ * arrays of vecstore_len() elements with `k` = SIZE_MAX (every vector) are
+ * enough when no other thread adds vectors meanwhile. Distances are computed
+ * in float; one that overflows float (or a cosine norm that does) is
+ * recomputed in double, so no finite input yields NaN, and a distance
+ * beyond the float range is reported as +/-infinity. `metric` is a
  * VECSTORE_METRIC_* value. Safe to call from many threads at once.
  */
 enum vecstore_status vecstore_search(const vecstore_t *store,
@@ -471,13 +477,13 @@ enum vecstore_status vecstore_search(const vecstore_t *store,
  * vecstore_search() for `query_count` queries at once (row-major,
  * `query_count * dimension` floats): one pass over the stored vectors serves
  * every query, so a batch costs far less than as many single searches.
- * Query i's results go to row i of `out_ids` and `out_distances` (each
- * `query_count * k` elements; row i starts at element i * k), and its result
- * count to `out_counts[i]` (`query_count` elements). A large batch sums in
- * a different order than vecstore_search(): a distance may differ from the
+ * Query i's results go to row i of `out_ids` and `out_distances` (row i
+ * starts at element i * k and receives min(k, len) results, so
+ * `query_count * k` elements are always enough), and its result count to
+ * `out_counts[i]` (`query_count` elements). A large batch sums in a
+ * different order than vecstore_search(): a distance may differ from the
  * single-query one by float rounding, and so may the order of vectors whose
- * distances tie to that precision. (Both paths rank a distance that
- * overflows float as +infinity.)
+ * distances tie to that precision.
  */
 enum vecstore_status vecstore_search_batch(const vecstore_t *store,
                                            const float *queries,

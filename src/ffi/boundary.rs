@@ -117,6 +117,7 @@ pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a 
     if ptr.is_null() {
         return Err(Error::invalid(format!("{what} is NULL")));
     }
+    check_array_size::<T>(len, what)?;
     // SAFETY: the caller promises `ptr` points at `len` initialized elements
     // that stay valid and unmodified for the duration of the call.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -130,9 +131,21 @@ pub(crate) fn slice_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -> Result<&'
     if ptr.is_null() {
         return Err(Error::invalid(format!("{what} is NULL")));
     }
+    check_array_size::<T>(len, what)?;
     // SAFETY: the caller promises `ptr` points at `len` writable elements that
     // nothing else accesses during the call.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Refuses a length no array can have (more than `isize::MAX` bytes): Rust
+/// cannot even describe such a slice.
+fn check_array_size<T>(len: usize, what: &str) -> Result<(), Error> {
+    match len.checked_mul(std::mem::size_of::<T>()) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "{what}: {len} elements is larger than any array"
+        ))),
+    }
 }
 
 /// The number of elements in `count` rows of `dimension`, refusing overflow.

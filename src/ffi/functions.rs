@@ -501,8 +501,14 @@ pub extern "C" fn vecstore_stats_get(
 
 /// Exact k-nearest-neighbour search over all live vectors (a consistent
 /// snapshot; concurrent writers neither block nor tear it). Writes min(k, len)
-/// results to `out_ids` and `out_distances` (arrays of at least `k`), closest
-/// first, ties broken by smaller id; `*out_count` = how many. `metric` is a
+/// results to `out_ids` and `out_distances`, closest first, ties broken by
+/// smaller id; `*out_count` = how many. `len` is the number of live vectors
+/// when the search runs: arrays of `k` elements are always enough, and
+/// arrays of vecstore_len() elements with `k` = SIZE_MAX (every vector) are
+/// enough when no other thread adds vectors meanwhile. Distances are computed
+/// in float; one that overflows float (or a cosine norm that does) is
+/// recomputed in double, so no finite input yields NaN, and a distance
+/// beyond the float range is reported as +/-infinity. `metric` is a
 /// VECSTORE_METRIC_* value. Safe to call from many threads at once.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // the contract's signature
@@ -534,13 +540,13 @@ pub extern "C" fn vecstore_search(
 /// vecstore_search() for `query_count` queries at once (row-major,
 /// `query_count * dimension` floats): one pass over the stored vectors serves
 /// every query, so a batch costs far less than as many single searches.
-/// Query i's results go to row i of `out_ids` and `out_distances` (each
-/// `query_count * k` elements; row i starts at element i * k), and its result
-/// count to `out_counts[i]` (`query_count` elements). A large batch sums in
-/// a different order than vecstore_search(): a distance may differ from the
+/// Query i's results go to row i of `out_ids` and `out_distances` (row i
+/// starts at element i * k and receives min(k, len) results, so
+/// `query_count * k` elements are always enough), and its result count to
+/// `out_counts[i]` (`query_count` elements). A large batch sums in a
+/// different order than vecstore_search(): a distance may differ from the
 /// single-query one by float rounding, and so may the order of vectors whose
-/// distances tie to that precision. (Both paths rank a distance that
-/// overflows float as +infinity.)
+/// distances tie to that precision.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn vecstore_search_batch(
@@ -589,13 +595,29 @@ fn search_into(
     let metric = self::metric(metric)?;
     let queries = slice(queries, rows(query_count, dim)?, "query")?;
     let counts = slice_mut(out_counts, query_count, "out_count")?;
-    let ids = slice_mut(out_ids, rows(query_count, k)?, "out_ids")?;
-    let distances = slice_mut(out_distances, rows(query_count, k)?, "out_distances")?;
+    // Refused even when the store turns out empty: the call is wrong.
+    for (null, what) in [
+        (out_ids.is_null(), "out_ids"),
+        (out_distances.is_null(), "out_distances"),
+    ] {
+        if null && k > 0 {
+            return Err(Error::invalid(format!("{what} is NULL")));
+        }
+    }
+    // Row q starts at element q * k and holds only the results it gets: a
+    // caller may size its arrays by the store's length rather than by k.
+    let last_row = rows(query_count - 1, k)?;
     let results = h.store.search_batch(queries, k, metric)?;
+    let row = |q: usize| q * k..q * k + results[q].len();
+    let written = last_row
+        .checked_add(results[query_count - 1].len())
+        .ok_or_else(|| Error::invalid(format!("{query_count} rows of {k} overflow")))?;
+    let ids = slice_mut(out_ids, written, "out_ids")?;
+    let distances = slice_mut(out_distances, written, "out_distances")?;
     for (q, hits) in results.iter().enumerate() {
-        for (i, hit) in hits.iter().enumerate() {
-            ids[q * k + i] = hit.id;
-            distances[q * k + i] = hit.distance;
+        for ((id, distance), hit) in ids[row(q)].iter_mut().zip(&mut distances[row(q)]).zip(hits) {
+            *id = hit.id;
+            *distance = hit.distance;
         }
         counts[q] = hits.len();
     }
