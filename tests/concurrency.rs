@@ -134,8 +134,8 @@ fn writers_readers_guards_cursors_and_compaction_together() {
 /// one batch, never a mix. Every vector of batch `v` is `[v; DIM]`, so a mix
 /// shows as two different distances from the origin in one result list.
 /// Single queries scan in place on one thread; batches of 40 go through the
-/// packed tile kernel, split across threads (8192 x 16 x 40 multiply-adds
-/// passes the threshold).
+/// packed tile kernel, split across threads when there is more than one CPU
+/// (8192 x 16 x 40 multiply-adds passes the threshold).
 #[test]
 fn searches_see_whole_batches_while_writers_commit() {
     const COUNT: u64 = 8192;

@@ -13,6 +13,10 @@ fn address_space_kib() -> u64 {
 
 #[test]
 fn a_refused_scan_thread_costs_only_speed() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("one CPU: a search never starts a scan thread here; nothing to test");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         durability: Durability::None,
@@ -21,8 +25,13 @@ fn a_refused_scan_thread_costs_only_speed() {
     let dim = 128;
     let store = Store::open(dir.path(), dim as u32, &options).unwrap();
     // 40000 x 128 multiply-adds: past the threshold for a threaded scan.
+    // Vector i is [i / 40000; dim], so the nearest to the all-ones query are
+    // the last ids, in the part a spawned thread would have scanned.
     let ids: Vec<u64> = (0..40_000).collect();
-    let rows: Vec<f32> = (0..ids.len() * dim).map(|i| (i % 97) as f32).collect();
+    let rows: Vec<f32> = ids
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(i as f32 / 40_000.0, dim))
+        .collect();
     store.put_batch(&ids, &rows).unwrap();
     let query = vec![1.0f32; dim];
 
@@ -45,5 +54,7 @@ fn a_refused_scan_thread_costs_only_speed() {
 
     assert!(refused, "the limit should refuse a new thread's stack");
     let expected = store.search(&query, 10, Metric::L2).unwrap();
+    let nearest: Vec<u64> = expected.iter().map(|n| n.id).collect();
+    assert_eq!(nearest, (39_990..40_000).rev().collect::<Vec<u64>>());
     assert_eq!(under_limit.unwrap(), expected);
 }

@@ -420,8 +420,9 @@ fn search_matches_an_f64_reference() {
     let store = Store::open(dir.path(), dim as u32, &opts(Durability::None)).unwrap();
     let mut rng = Rng(99);
     let mut data = BTreeMap::new();
-    // Large enough for the multi-threaded path even for one query (4/5 of
-    // n x 37 multiply-adds); not a whole number of blocks.
+    // Large enough for the multi-threaded path (given more than one CPU)
+    // even for one query (4/5 of n x 37 multiply-adds); not a whole number
+    // of blocks.
     let n = 150_011u64;
     let ids: Vec<u64> = (0..n).map(|i| i * 3 + 1).collect();
     let rows: Vec<f32> = (0..n as usize * dim)

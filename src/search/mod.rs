@@ -659,4 +659,36 @@ mod tests {
             }
         }
     }
+
+    /// A vector whose float distance overflows to +infinity though its true
+    /// distance is finite and the closest, met after the heap is full (so
+    /// the admission bound is finite): the packed path must still pass its
+    /// lane on for the f64 recomputation, with every kernel set.
+    #[test]
+    fn an_overflowed_distance_still_beats_a_full_heap() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            durability: Durability::None,
+            create_if_missing: true,
+            ..Options::default()
+        };
+        let store = Store::open(dir.path(), 3, &options).unwrap();
+        // Dot distance 3.3e38 each: finite, and they fill the heap first.
+        for id in 1..=100u64 {
+            store.put(id, &[-3.3e19, 0.0, 0.0]).unwrap();
+        }
+        // True distance 3e38, but -3e38 - 3e38 overflows before + 3e38.
+        store.put(1000, &[-3e19, -3e19, 3e19]).unwrap();
+        let query = [1e19f32, 1e19, 1e19];
+        for set in kernels::runnable() {
+            for count in [1, 6] {
+                let found = store.search_with(set, &query.repeat(count), 1, Metric::Dot);
+                for hits in found {
+                    assert_eq!(hits.len(), 1);
+                    assert_eq!(hits[0].id, 1000, "{} count={count}: {hits:?}", set.name);
+                    assert_eq!(hits[0].distance, 3e38, "{}", set.name);
+                }
+            }
+        }
+    }
 }
