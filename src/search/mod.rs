@@ -534,19 +534,26 @@ mod tests {
     use super::*;
     use crate::{Durability, Options};
 
-    /// Every kernel set this CPU runs gives the same results through the
-    /// whole scan (block sizes differ: 64, 16, 8 lanes), in place and packed,
-    /// with deletions breaking the runs.
-    #[test]
-    fn every_kernel_set_finds_the_same_neighbours() {
+    /// A fresh store of `dim` floats without a log, in a directory that
+    /// lives as long as the returned guard.
+    fn scratch_store(dim: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let dim = 19;
         let options = Options {
             durability: Durability::None,
             create_if_missing: true,
             ..Options::default()
         };
         let store = Store::open(dir.path(), dim as u32, &options).unwrap();
+        (dir, store)
+    }
+
+    /// Every kernel set this CPU runs gives the same results through the
+    /// whole scan (block sizes differ: 64, 16, 8 lanes), in place and packed,
+    /// with deletions breaking the runs.
+    #[test]
+    fn every_kernel_set_finds_the_same_neighbours() {
+        let dim = 19;
+        let (_dir, store) = scratch_store(dim);
         let mut x = 1u32;
         let mut next = move || {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -584,13 +591,7 @@ mod tests {
     /// equal distances by id, with every kernel set, in place and packed.
     #[test]
     fn extreme_magnitudes_rank_as_in_f64() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = Options {
-            durability: Durability::None,
-            create_if_missing: true,
-            ..Options::default()
-        };
-        let store = Store::open(dir.path(), 2, &options).unwrap();
+        let (_dir, store) = scratch_store(2);
         let vectors: [[f32; 2]; 10] = [
             [0.0, 1e-30],
             [-1.0, -1.0],
@@ -666,13 +667,7 @@ mod tests {
     /// lane on for the f64 recomputation, with every kernel set.
     #[test]
     fn an_overflowed_distance_still_beats_a_full_heap() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = Options {
-            durability: Durability::None,
-            create_if_missing: true,
-            ..Options::default()
-        };
-        let store = Store::open(dir.path(), 3, &options).unwrap();
+        let (_dir, store) = scratch_store(3);
         // Dot distance 3.3e38 each: finite, and they fill the heap first.
         for id in 1..=100u64 {
             store.put(id, &[-3.3e19, 0.0, 0.0]).unwrap();
