@@ -32,6 +32,13 @@ pub struct Options {
     pub create_if_missing: bool,
     /// Vectors to pre-allocate room for; 0 = library default.
     pub initial_capacity: u64,
+    /// A write that leaves more than this many bytes of log behind runs a
+    /// checkpoint (as SQLite's `wal_autocheckpoint` does), which bounds the
+    /// log's size and the time a reopen spends replaying it; 0 = library
+    /// default (512 MiB). A failed automatic checkpoint does not fail the
+    /// write that triggered it: the write was applied, and the next one tries
+    /// again.
+    pub auto_checkpoint_log_bytes: u64,
 }
 
 impl Default for Options {
@@ -41,6 +48,7 @@ impl Default for Options {
             read_only: false,
             create_if_missing: true,
             initial_capacity: 0,
+            auto_checkpoint_log_bytes: 0,
         }
     }
 }

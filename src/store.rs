@@ -27,9 +27,8 @@ use crate::segment::{self, Segment};
 const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
 /// Largest segment grown by policy (a single bigger batch still gets room).
 const MAX_SEGMENT_BYTES: u64 = 1 << 30;
-/// A write that leaves more log than this behind checkpoints, bounding both the
-/// log's size and the time a reopen spends replaying it.
-const AUTO_CHECKPOINT_LOG_BYTES: u64 = 512 << 20;
+/// Default of `Options::auto_checkpoint_log_bytes`.
+const DEFAULT_AUTO_CHECKPOINT_LOG_BYTES: u64 = 512 << 20;
 
 /// Statistics of a store at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -78,6 +77,8 @@ pub(crate) struct Writer {
     /// Segment that appends go to, if it has room.
     pub(crate) active: Option<u32>,
     first_segment_slots: u64,
+    /// Log size past which a write triggers a checkpoint.
+    auto_checkpoint_log_bytes: u64,
     /// Segments written since the last checkpoint, to sync before the next one.
     pub(crate) unsynced: BTreeSet<u32>,
     /// Whether anything changed since the last checkpoint.
@@ -148,6 +149,10 @@ impl Store {
                 next_segment: rec.next_segment,
                 active,
                 first_segment_slots,
+                auto_checkpoint_log_bytes: match options.auto_checkpoint_log_bytes {
+                    0 => DEFAULT_AUTO_CHECKPOINT_LOG_BYTES,
+                    n => n,
+                },
                 unsynced: rec.touched,
                 dirty: rec.needs_checkpoint,
                 grow_ns: Vec::new(),
@@ -493,11 +498,13 @@ impl Store {
             (Durability::Fsync, Some(pos)) => Some((w.log_mut().commit().clone(), pos)),
             _ => None,
         };
-        if w.log
-            .as_ref()
-            .is_some_and(|l| l.record_bytes() > AUTO_CHECKPOINT_LOG_BYTES)
-        {
-            self.checkpoint_locked(&mut w)?;
+        let limit = w.auto_checkpoint_log_bytes;
+        if w.log.as_ref().is_some_and(|l| l.record_bytes() > limit) {
+            // The write is applied and logged: its status must not say
+            // otherwise. A failed checkpoint leaves the log as it was (a
+            // failed sync inside it makes later changes refuse), and the
+            // next write tries again.
+            let _ = self.checkpoint_locked(&mut w);
         }
         drop(w);
         match commit {

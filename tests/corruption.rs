@@ -300,7 +300,7 @@ impl OpenSpec {
             durability: self.durability,
             read_only: self.read_only,
             create_if_missing: self.create_if_missing,
-            initial_capacity: 0,
+            ..Options::default()
         }
     }
 }

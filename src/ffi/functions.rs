@@ -146,6 +146,7 @@ pub extern "C" fn vecstore_open(
             read_only: opts.read_only,
             create_if_missing: opts.create_if_missing,
             initial_capacity: opts.initial_capacity,
+            ..Options::default()
         };
         let store = Store::open(Path::new(path), dimension, &options)?;
         *out_store = Box::into_raw(Box::new(vecstore {
