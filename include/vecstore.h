@@ -22,6 +22,42 @@
 #define VECSTORE_VERSION_NUMBER 1000
 
 /**
+ * The log generation's salt: the cheap test of a candidate record.
+ */
+#define SALT 0
+
+/**
+ * CRC-32 of the salt and of bytes `KIND..`, seeded with the salt.
+ */
+#define HEADER_CRC 8
+
+#define KIND 12
+
+#define LSN 16
+
+/**
+ * Payload bytes, without the padding to 8.
+ */
+#define PAYLOAD_LEN 24
+
+#define COUNT 32
+
+/**
+ * Log bytes known durable when the record was sealed.
+ */
+#define SYNCED_THROUGH 40
+
+/**
+ * CRC-32 of the payload, seeded with the salt.
+ */
+#define PAYLOAD_CRC 48
+
+/**
+ * Reserved, zero.
+ */
+#define RESERVED 52
+
+/**
  * Result of every fallible call. 0 is success.
  */
 typedef enum vecstore_status {

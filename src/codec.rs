@@ -42,7 +42,7 @@ pub(crate) struct FileHeader {
 }
 
 /// On-disk format version this library writes and reads (every file header carries it).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Outcome of checking a header against what the reader expects.
 pub(crate) enum HeaderError {

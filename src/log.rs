@@ -1,14 +1,34 @@
 //! The write-ahead log: one append-only file of checksummed, numbered records,
 //! and the group commit that makes appends durable with shared fdatasyncs.
 //!
-//! File: a header (magic, version, dimension, CRC), then records:
-//! `payload_len: u32 | crc: u32 | lsn: u64 | kind: u32 | count: u32 | payload`.
-//! The CRC covers everything in the record after itself. A `PUTS` payload is
-//! `count` slot references (u64) followed by `count` slot images, exactly the
-//! bytes the segment slots receive; a `DELETES` payload is `count` ids (u64).
-//! One record is one atomic operation: a batch is one record.
+//! File: a header (magic, version, dimension, `salt: u64`, reserved, CRC), then
+//! records, each padded with zeros to a multiple of 8 bytes (see
+//! [`RecordHeader`] for the record header). A `PUTS` payload is `count` slot
+//! references (u64) followed by `count` slot images, exactly the bytes the
+//! segment slots receive; a `DELETES` payload is `count` ids (u64). One record
+//! is one atomic operation: a batch is one record.
+//!
+//! Three properties make recovery exact and linear in the log's size:
+//!
+//! - **Salt.** Each log generation (creation, and every trim at a checkpoint)
+//!   draws a random salt, written in the file header and at the start of
+//!   every record, and both checksums are seeded with it, as SQLite's WAL
+//!   does. Bytes of a vector, or records of an older generation left behind
+//!   by a trim that a power cut undid, can therefore never pass for a record.
+//! - **Separate header and payload checksums.** A record whose header is
+//!   intact is skipped by its length, so the scan never looks for records
+//!   inside a payload; only damage to a header makes it search, at 8-byte
+//!   aligned offsets, comparing one u64 with the salt before any checksum.
+//! - **Synced-through mark.** Each record states the file offset up to which
+//!   the log was known to be on stable storage when it was sealed. Damage
+//!   after the last durable byte is a torn tail (a crash or power cut during
+//!   unsynced appends, which may persist any subset of their sectors): the
+//!   log ends there, and intact records after it, never acknowledged as
+//!   durable, are dropped with it. Damage that an intact later record says
+//!   was already synced is real corruption: `Corrupt`.
 
 use std::fs::{File, OpenOptions};
+use std::hash::BuildHasher;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,18 +37,130 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use parking_lot::{Condvar, Mutex};
 
-use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError};
+use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, Result};
 use crate::files::map_read_only;
 
 /// Name of the log file inside a store directory.
 pub(crate) const FILE_NAME: &str = "wal.log";
 const MAGIC: [u8; 8] = *b"VECSWAL\0";
-const HEADER_LEN: usize = FileHeader::encoded_len(0);
-/// Bytes of a record before its payload.
-pub(crate) const RECORD_HEADER: usize = 24;
+/// File header body: `salt: u64 | reserved: u32`.
+const HEADER_BODY: usize = 12;
+/// Bytes before the first record (a multiple of 8, as every record is).
+const HEADER_LEN: usize = FileHeader::encoded_len(HEADER_BODY);
 const KIND_PUTS: u32 = 1;
 const KIND_DELETES: u32 = 2;
+
+/// Byte offsets of the fields of a record header.
+mod at {
+    /// The log generation's salt: the cheap test of a candidate record.
+    pub const SALT: usize = 0;
+    /// CRC-32 of the salt and of bytes `KIND..`, seeded with the salt.
+    pub const HEADER_CRC: usize = 8;
+    pub const KIND: usize = 12;
+    pub const LSN: usize = 16;
+    /// Payload bytes, without the padding to 8.
+    pub const PAYLOAD_LEN: usize = 24;
+    pub const COUNT: usize = 32;
+    /// Log bytes known durable when the record was sealed.
+    pub const SYNCED_THROUGH: usize = 40;
+    /// CRC-32 of the payload, seeded with the salt.
+    pub const PAYLOAD_CRC: usize = 48;
+    /// Reserved, zero.
+    pub const RESERVED: usize = 52;
+}
+/// Bytes of a record before its payload.
+pub(crate) const RECORD_HEADER: usize = 56;
+
+/// The header of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RecordHeader {
+    kind: u32,
+    lsn: u64,
+    payload_len: u64,
+    count: u64,
+    synced_through: u64,
+    payload_crc: u32,
+}
+
+impl RecordHeader {
+    /// Writes the header into the first `RECORD_HEADER` bytes of `out`.
+    fn encode(&self, salt: u64, out: &mut [u8]) {
+        out[at::SALT..at::SALT + 8].copy_from_slice(&salt.to_le_bytes());
+        out[at::KIND..at::KIND + 4].copy_from_slice(&self.kind.to_le_bytes());
+        out[at::LSN..at::LSN + 8].copy_from_slice(&self.lsn.to_le_bytes());
+        out[at::PAYLOAD_LEN..at::PAYLOAD_LEN + 8].copy_from_slice(&self.payload_len.to_le_bytes());
+        out[at::COUNT..at::COUNT + 8].copy_from_slice(&self.count.to_le_bytes());
+        out[at::SYNCED_THROUGH..at::SYNCED_THROUGH + 8]
+            .copy_from_slice(&self.synced_through.to_le_bytes());
+        out[at::PAYLOAD_CRC..at::PAYLOAD_CRC + 4].copy_from_slice(&self.payload_crc.to_le_bytes());
+        out[at::RESERVED..RECORD_HEADER].fill(0);
+        let crc = header_checksum(&out[..RECORD_HEADER]);
+        out[at::HEADER_CRC..at::HEADER_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// The header at the start of `bytes`, if one of this log generation is
+    /// there intact.
+    fn decode(bytes: &[u8], salt: u64) -> Option<RecordHeader> {
+        if bytes.len() < RECORD_HEADER
+            || u64_at(bytes, at::SALT) != salt
+            || header_checksum(&bytes[..RECORD_HEADER]) != u32_at(bytes, at::HEADER_CRC)
+        {
+            return None;
+        }
+        Some(RecordHeader {
+            kind: u32_at(bytes, at::KIND),
+            lsn: u64_at(bytes, at::LSN),
+            payload_len: u64_at(bytes, at::PAYLOAD_LEN),
+            count: u64_at(bytes, at::COUNT),
+            synced_through: u64_at(bytes, at::SYNCED_THROUGH),
+            payload_crc: u32_at(bytes, at::PAYLOAD_CRC),
+        })
+    }
+
+    /// Bytes the record takes in the file, padding included (`None` if it
+    /// could not fit in any file).
+    fn total_len(&self) -> Option<u64> {
+        self.payload_len
+            .checked_add(RECORD_HEADER as u64 + 7)
+            .map(|n| n & !7)
+    }
+}
+
+/// The header checksum: everything but the checksum field itself (the salt
+/// included, so it seeds the CRC).
+fn header_checksum(header: &[u8]) -> u32 {
+    checksum(&[&header[..at::HEADER_CRC], &header[at::KIND..RECORD_HEADER]])
+}
+
+fn payload_checksum(salt: u64, payload: &[u8]) -> u32 {
+    checksum(&[&salt.to_le_bytes(), payload])
+}
+
+/// A salt for a new log generation: unpredictable (std's `RandomState` keys
+/// come from the OS's random source) and different at each call.
+fn fresh_salt() -> u64 {
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((
+        nanos,
+        std::process::id(),
+        DRAWS.fetch_add(1, Ordering::Relaxed),
+    ))
+}
+
+fn encode_file_header(dimension: u32, salt: u64) -> Vec<u8> {
+    let mut body = Vec::with_capacity(HEADER_BODY);
+    body.put_u64(salt);
+    body.put_u32(0);
+    FileHeader {
+        magic: MAGIC,
+        dimension,
+    }
+    .encode(&body)
+}
 
 /// One decoded record, borrowing the log's bytes.
 pub(crate) enum Record<'a> {
@@ -42,40 +174,29 @@ pub(crate) enum Record<'a> {
     Deletes { lsn: u64, ids: &'a [u8] },
 }
 
-/// Starts a record in `buf` (which must be empty); the caller appends the payload.
+/// Starts a record of `count` puts in `buf` (which must be empty); the caller
+/// appends the payload, and [`Log::append`] seals it.
 pub(crate) fn begin_puts(buf: &mut Vec<u8>, count: usize) {
     begin(buf, KIND_PUTS, count);
 }
 
-/// Starts a deletion record in `buf` (which must be empty).
+/// Starts a record of `count` deletions in `buf` (which must be empty).
 pub(crate) fn begin_deletes(buf: &mut Vec<u8>, count: usize) {
     begin(buf, KIND_DELETES, count);
 }
 
+/// Reserves the header and notes kind and count in it until the record is sealed.
 fn begin(buf: &mut Vec<u8>, kind: u32, count: usize) {
     debug_assert!(buf.is_empty());
     buf.resize(RECORD_HEADER, 0);
-    buf[16..20].copy_from_slice(&kind.to_le_bytes());
-    buf[20..24].copy_from_slice(&(count as u32).to_le_bytes());
-}
-
-/// Seals the record in `buf` with its length, sequence number and checksum.
-pub(crate) fn finish(buf: &mut [u8], lsn: u64) {
-    let payload = (buf.len() - RECORD_HEADER) as u32;
-    buf[0..4].copy_from_slice(&payload.to_le_bytes());
-    buf[8..16].copy_from_slice(&lsn.to_le_bytes());
-    let crc = checksum(&[&buf[8..]]);
-    buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    buf[at::KIND..at::KIND + 4].copy_from_slice(&kind.to_le_bytes());
+    buf[at::COUNT..at::COUNT + 8].copy_from_slice(&(count as u64).to_le_bytes());
 }
 
 /// Creates an empty log file in `dir`; the caller makes the entry durable.
 pub(crate) fn create(dir: &Path, dimension: u32) -> Result<()> {
     let path = dir.join(FILE_NAME);
-    let header = FileHeader {
-        magic: MAGIC,
-        dimension,
-    }
-    .encode(&[]);
+    let header = encode_file_header(dimension, fresh_salt());
     let written = OpenOptions::new()
         .write(true)
         .create(true)
@@ -92,6 +213,7 @@ pub(crate) fn create(dir: &Path, dimension: u32) -> Result<()> {
 /// The bytes of a log file as read at open.
 pub(crate) struct LogContents {
     path: PathBuf,
+    salt: u64,
     /// The log mapped read-only: a large log is scanned without copying it
     /// into freshly faulted anonymous memory.
     bytes: Mmap,
@@ -116,8 +238,12 @@ impl LogContents {
             ));
         }
         let bytes = map_read_only(&file, &path)?;
-        match FileHeader::decode(&MAGIC, &bytes, 0) {
-            Ok((dim, _)) if dim == dimension => Ok(LogContents { path, bytes }),
+        match FileHeader::decode(&MAGIC, &bytes, HEADER_BODY) {
+            Ok((dim, body)) if dim == dimension => Ok(LogContents {
+                salt: u64_at(body, 0),
+                path,
+                bytes,
+            }),
             Ok((dim, _)) => Err(Error::corrupt(
                 &path,
                 format!("log is for dimension {dim}, the store has {dimension}"),
@@ -131,39 +257,25 @@ impl LogContents {
     /// the valid prefix of the file. `checkpoint_lsn` is the last record the
     /// checkpoint includes: the log may still hold records up to it (a crash
     /// before the log was trimmed), and the first record after it must be
-    /// `checkpoint_lsn + 1`. A torn tail (an incomplete or damaged end, with no
-    /// intact record newer than the last good one after it) ends the scan;
-    /// damage followed by a newer intact record is `Corrupt`.
+    /// `checkpoint_lsn + 1`. The first damaged record ends the log if it lies
+    /// past the last synced byte (a torn tail); if an intact later record says
+    /// it had been synced, the log is `Corrupt`. Time is linear in the size
+    /// of the file.
     pub(crate) fn scan<'a>(
         &'a self,
         slot_size: usize,
         checkpoint_lsn: u64,
         mut apply: impl FnMut(Record<'a>) -> Result<()>,
     ) -> Result<u64> {
-        let bytes = &self.bytes;
+        let bytes = &self.bytes[..];
         let mut pos = HEADER_LEN;
         let mut prev_lsn: Option<u64> = None;
         while pos < bytes.len() {
-            let rest = &bytes[pos..];
-            let intact = rest.len() >= RECORD_HEADER && {
-                let total = RECORD_HEADER as u64 + u64::from(u32_at(rest, 0));
-                total <= rest.len() as u64
-                    && checksum(&[&rest[8..total as usize]]) == u32_at(rest, 4)
-            };
-            if !intact {
-                let newest = prev_lsn.unwrap_or(0).max(checkpoint_lsn);
-                if let Some(at) = newer_record_after(bytes, pos + 1, newest) {
-                    return Err(Error::corrupt(
-                        &self.path,
-                        format!(
-                            "damaged record at offset {pos} is followed by an intact newer record at offset {at}"
-                        ),
-                    ));
-                }
+            let Some((header, payload)) = self.intact_record(pos) else {
+                self.check_torn_tail(pos)?;
                 break;
-            }
-            let total = RECORD_HEADER + u32_at(rest, 0) as usize;
-            let lsn = u64_at(rest, 8);
+            };
+            let lsn = header.lsn;
             let in_order = match prev_lsn {
                 Some(prev) => lsn == prev + 1,
                 None => lsn <= checkpoint_lsn + 1,
@@ -177,16 +289,22 @@ impl LogContents {
                     ),
                 ));
             }
-            let (kind, count) = (u32_at(rest, 16), u32_at(rest, 20) as usize);
-            let payload = &rest[RECORD_HEADER..total];
-            let record = match kind {
-                KIND_PUTS if payload.len() == count * (8 + slot_size) => Record::Puts {
-                    lsn,
-                    slots: &payload[..count * 8],
-                    images: &payload[count * 8..],
-                },
-                KIND_DELETES if payload.len() == count * 8 => Record::Deletes { lsn, ids: payload },
-                _ => {
+            let count = usize::try_from(header.count).ok();
+            let record = match header.kind {
+                KIND_PUTS
+                    if count.and_then(|c| c.checked_mul(8 + slot_size)) == Some(payload.len()) =>
+                {
+                    let refs = payload.len() / (8 + slot_size) * 8;
+                    Record::Puts {
+                        lsn,
+                        slots: &payload[..refs],
+                        images: &payload[refs..],
+                    }
+                }
+                KIND_DELETES if count.and_then(|c| c.checked_mul(8)) == Some(payload.len()) => {
+                    Record::Deletes { lsn, ids: payload }
+                }
+                kind => {
                     return Err(Error::corrupt(
                         &self.path,
                         format!("record at offset {pos} has kind {kind} and a bad length"),
@@ -195,9 +313,76 @@ impl LogContents {
             };
             apply(record)?;
             prev_lsn = Some(lsn);
-            pos += total;
+            pos += header.total_len().expect("checked by intact_record") as usize;
         }
         Ok(pos as u64)
+    }
+
+    /// The record at `pos` and its payload, if both are intact and whole.
+    fn intact_record(&self, pos: usize) -> Option<(RecordHeader, &[u8])> {
+        let header = RecordHeader::decode(&self.bytes[pos..], self.salt)?;
+        let whole = header
+            .total_len()
+            .and_then(|len| (pos as u64).checked_add(len))
+            .is_some_and(|end| end <= self.bytes.len() as u64);
+        if !whole {
+            return None;
+        }
+        let start = pos + RECORD_HEADER;
+        let payload = &self.bytes[start..start + header.payload_len as usize];
+        (payload_checksum(self.salt, payload) == header.payload_crc).then_some((header, payload))
+    }
+
+    /// Decides whether the damage at `damage` (the end of the intact prefix)
+    /// is a torn tail. It is not if a later intact record header says the log
+    /// had been synced past it: then bytes that were on stable storage
+    /// changed. Headers are followed by their lengths, so payloads are never
+    /// searched; only after a damaged header does the search step through
+    /// 8-byte aligned offsets, comparing the salt first.
+    fn check_torn_tail(&self, damage: usize) -> Result<()> {
+        let bytes = &self.bytes[..];
+        let mut pos = damage;
+        loop {
+            match RecordHeader::decode(&bytes[pos..], self.salt) {
+                Some(header) => {
+                    if header.synced_through > damage as u64 {
+                        return Err(Error::corrupt(
+                            &self.path,
+                            format!(
+                                "damaged record at offset {damage}, which the intact record at offset {pos} says was already synced"
+                            ),
+                        ));
+                    }
+                    match header
+                        .total_len()
+                        .and_then(|len| (pos as u64).checked_add(len))
+                    {
+                        Some(next) if next < bytes.len() as u64 => pos = next as usize,
+                        _ => return Ok(()),
+                    }
+                }
+                None => match self.next_candidate(pos + 8) {
+                    Some(next) => pos = next,
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+
+    /// The first 8-byte aligned offset at or after `from` whose first word is
+    /// the salt and that has room for a record header.
+    fn next_candidate(&self, from: usize) -> Option<usize> {
+        let bytes = &self.bytes[..];
+        let last = bytes.len().checked_sub(RECORD_HEADER)?;
+        let mut at = from.next_multiple_of(8);
+        let salt = self.salt.to_le_bytes();
+        while at <= last {
+            if bytes[at..at + 8] == salt {
+                return Some(at);
+            }
+            at += 8;
+        }
+        None
     }
 
     /// Whether the file holds any record at all (valid or not).
@@ -206,39 +391,30 @@ impl LogContents {
     }
 }
 
-/// The offset of an intact record numbered above `newest` at or after
-/// `from`, if any: proof that damage before it is not a torn tail. Only
-/// offsets whose sequence number is plausible pay for a checksum.
-fn newer_record_after(bytes: &[u8], from: usize, newest: u64) -> Option<usize> {
-    (from..bytes.len().saturating_sub(RECORD_HEADER - 1)).find(|&at| {
-        let lsn = u64_at(bytes, at + 8);
-        let total = RECORD_HEADER as u64 + u64::from(u32_at(bytes, at));
-        lsn > newest
-            && lsn - newest <= (bytes.len() / RECORD_HEADER) as u64
-            && at as u64 + total <= bytes.len() as u64
-            && checksum(&[&bytes[at + 8..at + total as usize]]) == u32_at(bytes, at + 4)
-    })
-}
-
 /// The open log, appended to by the single writer.
 pub(crate) struct Log {
     path: PathBuf,
     file: Arc<File>,
+    dimension: u32,
+    /// This generation's salt (see the module comment).
+    salt: u64,
     /// File length: where the next record goes.
     end: u64,
-    /// Logical position of file offset `HEADER_LEN`; grows by the bytes trimmed
-    /// at each reset so positions given to the group commit never go backwards.
+    /// Logical position of file offset 0; grows by the bytes trimmed at each
+    /// reset so positions given to the group commit never go backwards.
     base: u64,
     commit: Arc<GroupCommit>,
-    /// Set when a failed append could not be cut off again: appending after
-    /// it would put valid records behind garbage.
+    /// Set when a failed append or trim could not be undone: appending after
+    /// it could put valid records behind garbage.
     broken: Option<Error>,
 }
 
 impl Log {
     /// Opens the log for appending after its valid prefix of `valid_len` bytes,
-    /// cutting off any torn tail.
-    pub(crate) fn open(dir: &Path, valid_len: u64) -> Result<Log> {
+    /// cutting off any torn tail, and syncs it: records sealed from now on
+    /// say that everything before them is durable, and that must be true even
+    /// for records a killed process left unsynced in the page cache.
+    pub(crate) fn open(dir: &Path, dimension: u32, valid_len: u64) -> Result<Log> {
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new()
             .read(true)
@@ -251,28 +427,56 @@ impl Log {
             .len();
         if len != valid_len {
             file.set_len(valid_len)
-                .and_then(|_| file.sync_all())
                 .map_err(|e| Error::io("cut torn tail of", &path, &e))?;
+        }
+        // A log without records claims nothing durable: no sync needed.
+        if len != valid_len || valid_len > HEADER_LEN as u64 {
+            file.sync_all()
+                .map_err(|e| Error::io("sync log", &path, &e))?;
         }
         let file = Arc::new(file);
         let commit = Arc::new(GroupCommit::new(file.clone(), path.clone(), valid_len));
-        Ok(Log {
+        let mut log = Log {
             path,
             file,
+            dimension,
+            salt: 0,
             end: valid_len,
             base: 0,
             commit,
             broken: None,
-        })
+        };
+        log.salt = log
+            .header_salt()
+            .ok_or_else(|| Error::corrupt(&log.path, "log header changed during open"))?;
+        Ok(log)
     }
 
-    /// Appends one sealed record; returns the logical position the group
-    /// commit must reach for it to be durable. A failed append leaves no
-    /// partial record behind.
-    pub(crate) fn append(&mut self, record: &[u8]) -> Result<u64> {
+    /// Seals the record in `record` (begun with [`begin_puts`] or
+    /// [`begin_deletes`]) as number `lsn` and appends it; returns the logical
+    /// position the group commit must reach for it to be durable. A failed
+    /// append leaves no partial record behind.
+    pub(crate) fn append(&mut self, record: &mut Vec<u8>, lsn: u64) -> Result<u64> {
         if let Some(err) = self.failure() {
             return Err(err);
         }
+        let payload_len = (record.len() - RECORD_HEADER) as u64;
+        record.resize(record.len().next_multiple_of(8), 0);
+        let synced_through = self
+            .commit
+            .durable()
+            .saturating_sub(self.base)
+            .clamp(HEADER_LEN as u64, self.end);
+        let (head, payload) = record.split_at_mut(RECORD_HEADER);
+        RecordHeader {
+            kind: u32_at(head, at::KIND),
+            lsn,
+            payload_len,
+            count: u64_at(head, at::COUNT),
+            synced_through,
+            payload_crc: payload_checksum(self.salt, &payload[..payload_len as usize]),
+        }
+        .encode(self.salt, head);
         if let Err(e) = self.file.write_all_at(record, self.end) {
             if let Err(e2) = self.file.set_len(self.end) {
                 let broken = Error::io("cut a failed append from", &self.path, &e2);
@@ -301,11 +505,11 @@ impl Log {
         &self.commit
     }
 
-    /// Drops every record (a checkpoint has made them redundant) and releases
-    /// anyone waiting for them to become durable. If the truncation cannot be
-    /// made durable, the log refuses further appends: a record written after
-    /// a truncation that might be undone by a crash could land behind old
-    /// bytes, where recovery would not find it.
+    /// Drops every record (a checkpoint has made them redundant), starts a new
+    /// generation with a fresh salt, and releases anyone waiting for the old
+    /// records to become durable. If the new state cannot be made durable, the
+    /// log refuses further appends: a record written after a trim that a
+    /// crash might undo could land among old bytes.
     pub(crate) fn reset(&mut self) -> Result<()> {
         if self.record_bytes() == 0 {
             return Ok(());
@@ -318,15 +522,41 @@ impl Log {
         self.file
             .set_len(HEADER_LEN as u64)
             .map_err(|e| Error::io("trim log", &self.path, &e))?;
-        self.base += self.record_bytes();
+        self.base += self.end;
         self.end = HEADER_LEN as u64;
+        let salt = fresh_salt();
+        let renewed = self
+            .file
+            .write_all_at(&encode_file_header(self.dimension, salt), 0)
+            .map_err(|e| Error::io("start a new log generation in", &self.path, &e));
+        // A header that failed to change still holds the old salt, which is
+        // safe to go on with once the trim is durable; one that holds neither
+        // salt leaves no log to append to.
+        match self.header_salt() {
+            Some(on_disk) if on_disk == salt || on_disk == self.salt => self.salt = on_disk,
+            _ => {
+                let err = renewed.clone().err().unwrap_or_else(|| {
+                    Error::corrupt(&self.path, "log header unreadable after rewriting it")
+                });
+                self.broken = Some(err.clone());
+                return Err(err);
+            }
+        }
         if let Err(e) = self.file.sync_all() {
             let err = Error::io("sync trimmed log", &self.path, &e);
             self.broken = Some(err.clone());
             return Err(err);
         }
         self.commit.mark_durable(self.logical_end());
-        Ok(())
+        renewed
+    }
+
+    /// The salt in the file's header as it is now, if the header is valid.
+    fn header_salt(&self) -> Option<u64> {
+        let mut header = [0u8; HEADER_LEN];
+        self.file.read_exact_at(&mut header, 0).ok()?;
+        let (_, body) = FileHeader::decode(&MAGIC, &header, HEADER_BODY).ok()?;
+        Some(u64_at(body, 0))
     }
 
     /// Why the log refuses appends, if it does: an append or trim that could
@@ -370,6 +600,11 @@ impl GroupCommit {
 
     fn note_written(&self, pos: u64) {
         self.written.fetch_max(pos, Ordering::Release);
+    }
+
+    /// Logical position up to which the log is known to be on stable storage.
+    fn durable(&self) -> u64 {
+        self.state.lock().durable
     }
 
     fn mark_durable(&self, pos: u64) {
@@ -424,21 +659,19 @@ impl GroupCommit {
 mod tests {
     use super::*;
 
+    const DIM: u32 = 3;
     const SLOT: usize = 8; // slot images of 8 bytes for these tests
 
-    fn puts_record(lsn: u64, n: usize) -> Vec<u8> {
+    /// A puts record of `n` slots, begun but not sealed; `fill` is every payload byte.
+    fn puts(n: usize, fill: u8) -> Vec<u8> {
         let mut buf = Vec::new();
         begin_puts(&mut buf, n);
-        for i in 0..n {
-            buf.extend_from_slice(&(i as u64).to_le_bytes());
-        }
-        buf.extend(std::iter::repeat_n(lsn as u8, n * SLOT));
-        finish(&mut buf, lsn);
+        buf.extend(std::iter::repeat_n(fill, n * (8 + SLOT)));
         buf
     }
 
     fn lsns(dir: &Path) -> Result<(Vec<u64>, u64)> {
-        let contents = LogContents::read(dir, 3)?;
+        let contents = LogContents::read(dir, DIM)?;
         let mut seen = Vec::new();
         let end = contents.scan(SLOT, 0, |r| {
             seen.push(match r {
@@ -449,13 +682,26 @@ mod tests {
         Ok((seen, end))
     }
 
-    fn write_log(dir: &Path, records: &[Vec<u8>]) -> u64 {
-        create(dir, 3).unwrap();
-        let mut log = Log::open(dir, HEADER_LEN as u64).unwrap();
-        for r in records {
-            log.append(r).unwrap();
+    /// A new log in `dir` with `records` appended as numbers 1, 2, ...; after
+    /// each record listed in `sync_after` the log is synced. Returns the log
+    /// and each record's offset.
+    fn write_log(dir: &Path, records: Vec<Vec<u8>>, sync_after: &[u64]) -> (Log, Vec<u64>) {
+        create(dir, DIM).unwrap();
+        let mut log = Log::open(dir, DIM, HEADER_LEN as u64).unwrap();
+        let mut offsets = Vec::new();
+        for (i, mut r) in records.into_iter().enumerate() {
+            let lsn = i as u64 + 1;
+            offsets.push(log.end);
+            log.append(&mut r, lsn).unwrap();
+            if sync_after.contains(&lsn) {
+                log.commit().sync_all_written().unwrap();
+            }
         }
-        log.end
+        (log, offsets)
+    }
+
+    fn path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join(FILE_NAME)
     }
 
     #[test]
@@ -464,48 +710,182 @@ mod tests {
         let mut del = Vec::new();
         begin_deletes(&mut del, 1);
         del.extend_from_slice(&7u64.to_le_bytes());
-        finish(&mut del, 3);
-        let end = write_log(dir.path(), &[puts_record(1, 2), puts_record(2, 1), del]);
-        assert_eq!(lsns(dir.path()).unwrap(), (vec![1, 2, 3], end));
+        let (log, _) = write_log(dir.path(), vec![puts(2, 1), puts(1, 2), del], &[]);
+        assert_eq!(lsns(dir.path()).unwrap(), (vec![1, 2, 3], log.end));
+        assert_eq!(log.end % 8, 0, "records are padded to 8 bytes");
     }
 
     #[test]
     fn torn_tail_is_dropped_at_every_cut() {
         let dir = tempfile::tempdir().unwrap();
-        let records = [puts_record(1, 2), puts_record(2, 3)];
-        let full = write_log(dir.path(), &records);
-        let first_end = full - records[1].len() as u64;
-        let path = dir.path().join(FILE_NAME);
-        let bytes = std::fs::read(&path).unwrap();
-        for cut in first_end..full {
-            std::fs::write(&path, &bytes[..cut as usize]).unwrap();
-            assert_eq!(lsns(dir.path()).unwrap(), (vec![1], first_end), "cut {cut}");
+        let (log, offsets) = write_log(dir.path(), vec![puts(2, 1), puts(3, 2)], &[1, 2]);
+        let bytes = std::fs::read(path(&dir)).unwrap();
+        for cut in offsets[1]..log.end {
+            std::fs::write(path(&dir), &bytes[..cut as usize]).unwrap();
+            assert_eq!(
+                lsns(dir.path()).unwrap(),
+                (vec![1], offsets[1]),
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
-    fn damage_before_valid_records_is_corrupt() {
+    fn damage_to_synced_bytes_is_corrupt() {
         let dir = tempfile::tempdir().unwrap();
-        let records = [puts_record(1, 2), puts_record(2, 2), puts_record(3, 2)];
-        write_log(dir.path(), &records);
-        let path = dir.path().join(FILE_NAME);
-        let clean = std::fs::read(&path).unwrap();
-        let second = HEADER_LEN + records[0].len();
-        for offset in [second, second + 2, second + 9, second + 30] {
+        let records = vec![puts(2, 1), puts(2, 2), puts(2, 3)];
+        let (_, offsets) = write_log(dir.path(), records, &[1, 2]);
+        let clean = std::fs::read(path(&dir)).unwrap();
+        let second = offsets[1] as usize;
+        // The salt, the header checksum, the length, the payload: record 3
+        // says record 2 was synced, so none of these is a torn tail.
+        for offset in [second, second + 9, second + 25, second + RECORD_HEADER + 3] {
             let mut bytes = clean.clone();
             bytes[offset] ^= 0x40;
-            std::fs::write(&path, &bytes).unwrap();
+            std::fs::write(path(&dir), &bytes).unwrap();
             let err = lsns(dir.path()).expect_err("corruption must be reported");
             assert_eq!(err.kind(), crate::ErrorKind::Corrupt, "offset {offset}");
         }
     }
 
     #[test]
+    fn damage_past_the_last_sync_is_a_torn_tail_whatever_follows() {
+        // A power cut during unsynced appends may keep any subset of their
+        // sectors: record 2 lost, record 3 intact. Nothing after the last
+        // sync was acknowledged as durable, so the log ends at record 2.
+        let dir = tempfile::tempdir().unwrap();
+        let records = vec![puts(2, 1), puts(2, 2), puts(2, 3), puts(2, 4)];
+        let (_, offsets) = write_log(dir.path(), records, &[1]);
+        let clean = std::fs::read(path(&dir)).unwrap();
+        for offset in [offsets[1] as usize, offsets[1] as usize + RECORD_HEADER] {
+            let mut bytes = clean.clone();
+            bytes[offset..offset + 16].fill(0);
+            std::fs::write(path(&dir), &bytes).unwrap();
+            assert_eq!(
+                lsns(dir.path()).unwrap(),
+                (vec![1], offsets[1]),
+                "zeroed at {offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn vector_bytes_never_pass_for_records() {
+        // Finding 3: a batch whose payload spells a whole valid record (the
+        // next number, a synced-through mark past everything, a right
+        // checksum), then torn. Made with another log's salt, as a user who
+        // cannot read the file would have to, it is never taken for a record,
+        // even when the batch's own header is damaged and the scan searches.
+        // Made with this log's own salt, it is still never looked at while the
+        // batch's header is intact: the scan skips a payload by its length.
+        for same_salt in [false, true] {
+            for damage_header in [false, true] {
+                if same_salt && damage_header {
+                    continue; // knowing the salt defeats a search by design
+                }
+                let dir = tempfile::tempdir().unwrap();
+                create(dir.path(), DIM).unwrap();
+                let mut log = Log::open(dir.path(), DIM, HEADER_LEN as u64).unwrap();
+                let mut first = puts(1, 1);
+                log.append(&mut first, 1).unwrap();
+                log.commit().sync_all_written().unwrap();
+                let mut forged = puts(1, 9);
+                let salt = if same_salt { log.salt } else { fresh_salt() };
+                let payload_len = (forged.len() - RECORD_HEADER) as u64;
+                let (head, payload) = forged.split_at_mut(RECORD_HEADER);
+                RecordHeader {
+                    kind: KIND_PUTS,
+                    lsn: 3,
+                    payload_len,
+                    count: 1,
+                    synced_through: u64::MAX,
+                    payload_crc: payload_checksum(salt, payload),
+                }
+                .encode(salt, head);
+                let mut batch = Vec::new();
+                begin_puts(&mut batch, 64);
+                batch.resize(RECORD_HEADER + 64 * (8 + SLOT), 0);
+                for at in (RECORD_HEADER..batch.len() - forged.len()).step_by(136) {
+                    batch[at..at + forged.len()].copy_from_slice(&forged);
+                }
+                let batch_at = log.end as usize;
+                log.append(&mut batch, 2).unwrap();
+                let mut bytes = std::fs::read(path(&dir)).unwrap();
+                bytes.truncate(bytes.len() - 8); // torn
+                if damage_header {
+                    bytes[batch_at] ^= 1;
+                }
+                std::fs::write(path(&dir), &bytes).unwrap();
+                assert_eq!(
+                    lsns(dir.path()).unwrap(),
+                    (vec![1], batch_at as u64),
+                    "same salt {same_salt}, damaged header {damage_header}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn records_of_an_older_generation_are_ignored() {
+        // A trim that a power cut undid leaves old records behind the new
+        // ones; their salt differs, so they are neither replayed nor taken
+        // for evidence of damage, whatever their synced-through marks say.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = write_log(
+            dir.path(),
+            vec![puts(3, 1), puts(3, 2), puts(3, 3)],
+            &[1, 2, 3],
+        );
+        let old = std::fs::read(path(&dir)).unwrap();
+        log.reset().unwrap();
+        log.append(&mut puts(1, 4), 4).unwrap();
+        let mut bytes = std::fs::read(path(&dir)).unwrap();
+        let new_end = bytes.len();
+        bytes.extend_from_slice(&old[new_end..]);
+        std::fs::write(path(&dir), &bytes).unwrap();
+        let contents = LogContents::read(dir.path(), DIM).unwrap();
+        let mut seen = Vec::new();
+        let end = contents
+            .scan(SLOT, 3, |r| {
+                if let Record::Puts { lsn, .. } = r {
+                    seen.push(lsn);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((seen, end), (vec![4], new_end as u64));
+    }
+
+    #[test]
+    fn payload_lengths_beyond_four_gib_round_trip() {
+        // Finding 9: the length was a u32, so a record over 4 GiB stored a
+        // wrong one.
+        let header = RecordHeader {
+            kind: KIND_PUTS,
+            lsn: 7,
+            payload_len: (5 << 30) + 3,
+            count: 1 << 33,
+            synced_through: 1 << 40,
+            payload_crc: 0xdead_beef,
+        };
+        let mut bytes = [0u8; RECORD_HEADER];
+        header.encode(42, &mut bytes);
+        assert_eq!(RecordHeader::decode(&bytes, 42), Some(header));
+        assert_eq!(RecordHeader::decode(&bytes, 43), None);
+        assert_eq!(header.total_len(), Some((5 << 30) + 3 + 56 + 5));
+        for i in 0..RECORD_HEADER {
+            let mut bad = bytes;
+            bad[i] ^= 1;
+            assert_eq!(RecordHeader::decode(&bad, 42), None, "flip at {i}");
+        }
+    }
+
+    #[test]
     fn group_commit_reaches_every_target() {
         let dir = tempfile::tempdir().unwrap();
-        create(dir.path(), 3).unwrap();
-        let mut log = Log::open(dir.path(), HEADER_LEN as u64).unwrap();
-        let pos = log.append(&puts_record(1, 1)).unwrap();
+        create(dir.path(), DIM).unwrap();
+        let mut log = Log::open(dir.path(), DIM, HEADER_LEN as u64).unwrap();
+        let pos = log.append(&mut puts(1, 1), 1).unwrap();
         let commit = log.commit().clone();
         let waiters: Vec<_> = (0..4)
             .map(|_| {
@@ -518,7 +898,7 @@ mod tests {
         }
         log.reset().unwrap();
         assert_eq!(log.record_bytes(), 0);
-        let pos2 = log.append(&puts_record(2, 1)).unwrap();
+        let pos2 = log.append(&mut puts(1, 2), 2).unwrap();
         assert!(pos2 > pos);
         commit.wait_durable(pos2).unwrap();
     }

@@ -26,7 +26,7 @@ pub(crate) struct Recovered {
     /// Whether the store's durable state lags what recovery rebuilt: records
     /// replayed, a torn tail dropped, or the store just created.
     pub needs_checkpoint: bool,
-    /// Segments written during replay, to sync at the next checkpoint.
+    /// Segments named by replayed records, to sync at the next checkpoint.
     pub touched: BTreeSet<u32>,
 }
 
@@ -197,10 +197,15 @@ impl<'log> Replay<'_, 'log> {
 
 impl Replay<'_, '_> {
     /// Writes the replayed images into slots that do not already hold them
-    /// (after a process crash they usually do); returns the segments written.
+    /// (after a process crash they usually do); returns every segment a
+    /// replayed record names, written now or not. Equal bytes may be only in
+    /// the page cache, written by a process that died before syncing them:
+    /// the checkpoint that ends recovery must sync them before it trims the
+    /// log records that are their only durable copy.
     fn write_slots(self) -> Result<BTreeSet<u32>> {
-        let mut touched = BTreeSet::new();
+        let mut named = BTreeSet::new();
         for (seg, first, images) in self.slot_writes {
+            named.insert(seg.id());
             let count = (images.len() / segment::slot_size(self.dimension)) as u64;
             if seg.slots(first, count) == images {
                 continue;
@@ -215,9 +220,8 @@ impl Replay<'_, '_> {
                 ));
             }
             seg.write_slots(first, images)?;
-            touched.insert(seg.id());
         }
-        Ok(touched)
+        Ok(named)
     }
 }
 

@@ -124,7 +124,7 @@ impl Store {
         let rec = recover(&dir, dimension, writable, options.create_if_missing)?;
         let log = if writable {
             remove_orphans(&dir, &rec.index)?;
-            Some(Log::open(&dir, rec.log_valid_len)?)
+            Some(Log::open(&dir, rec.dimension, rec.log_valid_len)?)
         } else {
             None
         };
@@ -245,8 +245,8 @@ impl Store {
         }
         let written = seg.write_slots(first, &buf[images_at..]).and_then(|()| {
             if logged {
-                log::finish(&mut buf, w.lsn + 1);
-                w.log_mut().append(&buf).map(Some)
+                let lsn = w.lsn + 1;
+                w.log_mut().append(&mut buf, lsn).map(Some)
             } else {
                 Ok(None)
             }
@@ -301,8 +301,8 @@ impl Store {
             for id in &present {
                 buf.extend_from_slice(&id.to_le_bytes());
             }
-            log::finish(&mut buf, w.lsn + 1);
-            let appended = w.log_mut().append(&buf);
+            let lsn = w.lsn + 1;
+            let appended = w.log_mut().append(&mut buf, lsn);
             w.buf = buf;
             durable_at = Some(appended?);
             w.lsn += 1;

@@ -519,25 +519,44 @@ fn allowed_open_error(kind: ErrorKind, damage: &[Applied], spec: OpenSpec) -> bo
     }
 }
 
-/// Log records of an undamaged `wal.log`: `(offset, length)`.
-fn log_records(bytes: &[u8]) -> Vec<(u64, u64)> {
-    const HEADER: usize = 20;
+/// Bytes before the first record of `wal.log`: magic 8, version 4,
+/// dimension 4, salt 8, reserved 4, crc 4.
+const LOG_HEADER: usize = 32;
+
+/// A record of an undamaged `wal.log`.
+struct LogRecord {
+    at: u64,
+    len: u64,
+    /// Log bytes that were durable when the record was sealed.
+    synced_through: u64,
+}
+
+/// Records of an undamaged `wal.log` (header 56 bytes: salt, crc, kind,
+/// lsn, payload length u64 at 24, count, synced-through u64 at 40, payload
+/// crc, reserved; records padded to 8 bytes).
+fn log_records(bytes: &[u8]) -> Vec<LogRecord> {
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
     let mut out = Vec::new();
-    let mut pos = HEADER;
-    while pos + 24 <= bytes.len() {
-        let len = 24 + u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+    let mut pos = LOG_HEADER;
+    while pos + 56 <= bytes.len() {
+        let len = (56 + u64_at(pos + 24) as usize).next_multiple_of(8);
         if pos + len > bytes.len() {
             break;
         }
-        out.push((pos as u64, len as u64));
+        out.push(LogRecord {
+            at: pos as u64,
+            len: len as u64,
+            synced_through: u64_at(pos + 40),
+        });
         pos += len;
     }
     out
 }
 
-/// Whether damage to the log left an intact record after the changed bytes
-/// (I2: damage followed by valid records must be `Corrupt`, not a torn tail).
-fn log_damage_followed_by_valid_record(original: &[u8], d: &Applied) -> bool {
+/// Whether damage to the log hit a record that an intact later record says
+/// was already synced (I2: then the open must be `Corrupt`; damage past the
+/// last synced byte is a torn tail, whatever follows it).
+fn log_damage_to_synced_record(original: &[u8], d: &Applied) -> bool {
     if d.file != "wal.log" || !d.changed {
         return false;
     }
@@ -545,14 +564,16 @@ fn log_damage_followed_by_valid_record(original: &[u8], d: &Applied) -> bool {
         Damage::Flip | Damage::Zero => (d.at, d.at + d.len),
         _ => return false,
     };
-    if first < 20 {
+    if first < LOG_HEADER as u64 {
         return false; // header damage: the whole log is refused
     }
     let records = log_records(original);
-    let damaged_some = records
+    let Some(damaged) = records.iter().find(|r| r.at < end && first < r.at + r.len) else {
+        return false;
+    };
+    records
         .iter()
-        .any(|&(at, len)| at < end && first < at + len);
-    damaged_some && records.iter().any(|&(at, _)| at >= end)
+        .any(|r| r.at >= end && r.synced_through > damaged.at)
 }
 
 // ---------------------------------------------------------------------------
@@ -708,10 +729,10 @@ fn run_trials(trials: u64, seed: u64) -> Tally {
             }
         } else {
             // A damaged LOCK is no reason to refuse a store; any other
-            // successful open after log damage followed by valid records
-            // breaks I2 (recorded, see log_damage_followed_by_valid_records_is_corrupt).
+            // successful open after damage to synced log records breaks I2
+            // (recorded, see log_damage_followed_by_valid_records_is_corrupt).
             for a in &applied {
-                if log_damage_followed_by_valid_record(&original["wal.log"], a) {
+                if log_damage_to_synced_record(&original["wal.log"], a) {
                     tally.log_i2.push(desc.clone());
                 }
             }
@@ -888,7 +909,7 @@ fn version_bump_is_version_mismatch() {
     // (file, header length): magic 8, version 4, dimension 4, body, crc 4.
     let mut cases = vec![
         ("index.vsi".to_string(), 20 + 32),
-        ("wal.log".to_string(), 20),
+        ("wal.log".to_string(), LOG_HEADER),
     ];
     for name in snapshot(&t.dir).keys().filter(|n| n.starts_with("seg-")) {
         cases.push((name.clone(), 20 + 16));
@@ -898,7 +919,7 @@ fn version_bump_is_version_mismatch() {
         copy_dir(&t.dir, &dir);
         let path = dir.join(&name);
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(vecstore::FORMAT_VERSION + 1).to_le_bytes());
         let crc = crc32(&bytes[..header - 4]);
         bytes[header - 4..header].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
@@ -921,13 +942,17 @@ fn version_bump_is_version_mismatch() {
     }
 }
 
-/// Builds a FLUSH store whose log holds `records` single-put records after
-/// its checkpoint, as a killed process leaves it; returns the directory, the
-/// log's record layout and the history.
-fn store_with_log(root: &Path, records: u64) -> (PathBuf, Vec<(u64, u64)>, History) {
+/// Builds a store whose log holds `records` single-put records after its
+/// checkpoint, as a killed process leaves it; returns the directory, the
+/// log's records and the history.
+fn store_with_log(
+    root: &Path,
+    mode: Durability,
+    records: u64,
+) -> (PathBuf, Vec<LogRecord>, History) {
     let live = root.join("live");
     let options = Options {
-        durability: Durability::Flush,
+        durability: mode,
         ..Options::default()
     };
     let store = Store::open(&live, DIM as u32, &options).unwrap();
@@ -943,20 +968,20 @@ fn store_with_log(root: &Path, records: u64) -> (PathBuf, Vec<(u64, u64)>, Histo
     (dir, records, history)
 }
 
-/// I2: "damage followed by valid records is Corrupt". Zeroing one record in
-/// the middle of the log is caught; zeroing two consecutive ones (a lost
-/// 4 KiB page spans dozens of small records) must be too.
+/// I2: damage to synced records followed by valid records is `Corrupt`.
+/// Zeroing one record in the middle of an FSYNC log is caught; zeroing two
+/// or three consecutive ones (a lost 4 KiB page spans dozens of small
+/// records) must be too.
 #[test]
 fn log_damage_followed_by_valid_records_is_corrupt() {
-    for zeroed in 1..=3u64 {
+    for zeroed in 1..=3usize {
         let root = test_root();
-        let (dir, records, _) = store_with_log(root.path(), 8);
+        let (dir, records, _) = store_with_log(root.path(), Durability::Fsync, 8);
         assert_eq!(records.len(), 8);
         let path = dir.join("wal.log");
         let mut bytes = std::fs::read(&path).unwrap();
-        let (from, _) = records[2];
-        let (last, last_len) = records[2 + zeroed as usize - 1];
-        bytes[from as usize..(last + last_len) as usize].fill(0);
+        let last = &records[2 + zeroed - 1];
+        bytes[records[2].at as usize..(last.at + last.len) as usize].fill(0);
         std::fs::write(&path, &bytes).unwrap();
         let before = snapshot(&dir);
         let result = Store::open(&dir, 0, &Options::default());
@@ -975,18 +1000,33 @@ fn log_damage_followed_by_valid_records_is_corrupt() {
     }
 }
 
+/// The same damage in a FLUSH log that was never synced is what a power cut
+/// during unsynced appends can leave (any subset of their sectors): a torn
+/// tail, not corruption. The store opens with the records before it.
+#[test]
+fn unsynced_log_damage_followed_by_valid_records_is_a_torn_tail() {
+    let root = test_root();
+    let (dir, records, history) = store_with_log(root.path(), Durability::Flush, 8);
+    let path = dir.join("wal.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[records[2].at as usize..(records[2].at + records[2].len) as usize].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let store = Store::open(&dir, 0, &Options::default()).unwrap();
+    assert_eq!(store.len(), 2);
+    let mut seen = Seen::default();
+    check_reads(&store, &history, &[], &mut seen).unwrap();
+    assert_eq!(seen.corrupt_reads, 0);
+}
+
 /// I2 again: one damaged record, the first after a checkpoint, followed by
-/// intact records. Recovery guesses the damaged record's number as 1 instead
-/// of the checkpoint's lsn + 1, so it misses the intact records after it.
+/// intact records that say it was synced. Recovery once guessed the damaged
+/// record's number as 1 instead of the checkpoint's lsn + 1, and missed the
+/// intact records after it.
 #[test]
 fn damaged_first_record_after_checkpoint_is_corrupt() {
     let root = test_root();
     let live = root.path().join("live");
-    let options = Options {
-        durability: Durability::Flush,
-        ..Options::default()
-    };
-    let store = Store::open(&live, DIM as u32, &options).unwrap();
+    let store = Store::open(&live, DIM as u32, &Options::default()).unwrap();
     for id in 0..5 {
         store.put(id, &vector(id, 1)).unwrap();
     }
@@ -1001,7 +1041,7 @@ fn damaged_first_record_after_checkpoint_is_corrupt() {
     let mut bytes = std::fs::read(&path).unwrap();
     let records = log_records(&bytes);
     assert_eq!(records.len(), 5);
-    bytes[records[0].0 as usize + 30] ^= 0x01; // inside the first record's payload
+    bytes[records[0].at as usize + 60] ^= 0x01; // inside the first record's payload
     std::fs::write(&path, &bytes).unwrap();
     match Store::open(&dir, 0, &Options::default()) {
         Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}"),
@@ -1018,12 +1058,11 @@ fn damaged_first_record_after_checkpoint_is_corrupt() {
 #[test]
 fn zeroed_log_tail_is_a_torn_tail() {
     let root = test_root();
-    let (dir, records, history) = store_with_log(root.path(), 8);
+    let (dir, records, history) = store_with_log(root.path(), Durability::Fsync, 8);
     let path = dir.join("wal.log");
     let mut bytes = std::fs::read(&path).unwrap();
-    let (from, _) = records[5];
     let end = bytes.len();
-    bytes[from as usize..end].fill(0);
+    bytes[records[5].at as usize..end].fill(0);
     std::fs::write(&path, &bytes).unwrap();
     let store = Store::open(&dir, 0, &Options::default()).unwrap();
     assert_eq!(store.len(), 5);
@@ -1032,7 +1071,7 @@ fn zeroed_log_tail_is_a_torn_tail() {
     assert_eq!(seen.corrupt_reads, 0);
 }
 
-/// A failed open changes nothing (c-api.md: `VECSTORE_CORRUPT` "nothing was
+/// A failed open changes nothing (the header: `VECSTORE_CORRUPT` "nothing was
 /// modified"). Minimal case: a killed FLUSH store whose log names slots in
 /// segments 1 and 2; one slot of segment 1 is damaged and segment 2 is
 /// deleted. Replay rewrites the damaged slot of segment 1 from the log, then
