@@ -38,6 +38,10 @@
  *   long faultinject_matches(void)   matching calls so far
  *   int  faultinject_fired(void)     1 once the fault was injected
  *   long faultinject_injected(void)  how many calls were failed (or made short)
+ *   void faultinject_stop(void)      from now on inject nothing and trace
+ *                                    nothing (a healthy disk again: used by
+ *                                    the sweep's phase after close, whose calls
+ *                                    are thereby neither counted nor faulted)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -136,6 +140,12 @@ __attribute__((constructor)) static void faultinject_init(void) {
 long faultinject_matches(void) { return __atomic_load_n(&matches, __ATOMIC_SEQ_CST); }
 int faultinject_fired(void) { return __atomic_load_n(&fired, __ATOMIC_SEQ_CST); }
 long faultinject_injected(void) { return __atomic_load_n(&injected, __ATOMIC_SEQ_CST); }
+void faultinject_stop(void) {
+    fault_op = OP_NONE;
+    int fd = trace_fd;
+    trace_fd = -1;
+    if (fd >= 0) close(fd);
+}
 
 static void fd_path(int fd, char *buf, size_t len) {
     char link[64];
