@@ -2,10 +2,15 @@
 //! per process, so it must not touch the test harness's other threads): every
 //! write past it fails with EFBIG, which the store must report as NoSpace
 //! without losing or tearing anything, and recover from once the limit rises.
+//! Guards taken on acknowledged vectors as the store fills are held across the
+//! failure, close, and a reopen in the same process followed by more writes,
+//! and must keep their bytes exactly (finding 4 of the outside review: a
+//! handle reopened in the same process must not write over slots an old
+//! guard still sees).
 
 use std::process::Command;
 
-use vecstore::{Durability, ErrorKind, Options, Store};
+use vecstore::{Durability, ErrorKind, Options, Store, VectorGuard};
 
 const CHILD_ENV: &str = "VECSTORE_FULL_DISK_CHILD";
 const DIM: usize = 64;
@@ -27,6 +32,24 @@ fn set_file_size_limit(bytes: u64) {
     }
 }
 
+/// Guards held with the bits they showed when taken.
+struct Held(Vec<(VectorGuard, Vec<u32>)>);
+
+impl Held {
+    fn take(&mut self, store: &Store, id: u64) {
+        let guard = store.get_ref(id).unwrap();
+        let bits = guard.data().iter().map(|f| f.to_bits()).collect();
+        self.0.push((guard, bits));
+    }
+
+    fn check(&self, when: &str) {
+        for (guard, bits) in &self.0 {
+            let now: Vec<u32> = guard.data().iter().map(|f| f.to_bits()).collect();
+            assert_eq!(&now, bits, "{when}: the guard of id {} changed", guard.id());
+        }
+    }
+}
+
 fn fill_until_full(dir: &std::path::Path, durability: Durability) {
     let options = Options {
         durability,
@@ -34,6 +57,7 @@ fn fill_until_full(dir: &std::path::Path, durability: Durability) {
     };
     let store = Store::open(dir, DIM as u32, &options).unwrap();
     let mut acked: Vec<u64> = Vec::new();
+    let mut held = Held(Vec::new());
     set_file_size_limit(3 << 20);
     let mut id = 0;
     let err = loop {
@@ -47,13 +71,26 @@ fn fill_until_full(dir: &std::path::Path, durability: Durability) {
             }
         });
         match result {
-            Ok(()) => acked.extend(ids),
-            Err(e) => break e,
+            Ok(()) => {
+                held.take(&store, ids[0]);
+                held.take(&store, ids[49]);
+                acked.extend(ids);
+            }
+            Err(e) => {
+                // Whatever of the failed batch is visible is guarded too.
+                for &i in &ids {
+                    if store.contains(i) {
+                        held.take(&store, i);
+                    }
+                }
+                break e;
+            }
         }
         id += 50;
         assert!(id < 1_000_000, "the file-size limit never hit");
     };
     assert_eq!(err.kind(), ErrorKind::NoSpace, "{err}");
+    held.check("after the failed write");
     eprintln!(
         "{durability:?}: {} vectors stored before: {err}",
         acked.len()
@@ -70,13 +107,26 @@ fn fill_until_full(dir: &std::path::Path, durability: Durability) {
     let data: Vec<f32> = ids.iter().flat_map(|&i| vector(i)).collect();
     store.put_batch(&ids, &data).unwrap();
     acked.extend(ids);
+    held.check("after writes resumed");
     store.close().unwrap();
-    let store = Store::open(dir, 0, &Options::default()).unwrap();
+    held.check("after close");
+    let store = Store::open(dir, 0, &options).unwrap();
     assert_eq!(store.len(), acked.len() as u64);
     for &i in &acked {
         store.get(i, &mut out).unwrap();
         assert_eq!(out, vector(i));
     }
+    // More writes through the new handle while the old guards are held.
+    id += 50;
+    for _ in 0..20 {
+        let ids: Vec<u64> = (id..id + 50).collect();
+        let data: Vec<f32> = ids.iter().flat_map(|&i| vector(i)).collect();
+        store.put_batch(&ids, &data).unwrap();
+        id += 50;
+    }
+    store.checkpoint().unwrap();
+    held.check("after a reopen in this process and 1000 more vectors");
+    store.close().unwrap();
 }
 
 #[test]

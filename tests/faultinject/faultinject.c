@@ -1,5 +1,6 @@
 /*
- * faultinject: an LD_PRELOAD shim that fails one chosen I/O call.
+ * faultinject: an LD_PRELOAD shim that fails chosen I/O calls (one, a run of
+ * them, or every one from a point on).
  *
  * Built by tests/faults.rs at run time:
  *   cc -shared -fPIC -o <tmp>/libfaultinject.so tests/faultinject/faultinject.c -ldl
@@ -14,6 +15,11 @@
  *   FAULT_OP           write | pwrite | fsync | fdatasync | rename | ftruncate | fallocate
  *                      (pwrite covers pwrite and pwrite64, and so on)
  *   FAULT_NTH          fail the Nth matching call (1-based); 0 or unset = never
+ *   FAULT_COUNT        fail this many consecutive matching calls, from the Nth
+ *                      on (default 1: only the Nth)
+ *   FAULT_STICKY=1     fail every matching call from the Nth on (overrides
+ *                      FAULT_COUNT): a disk that stays full, or a device that
+ *                      keeps failing, for the rest of the process
  *   FAULT_ERRNO        EIO | ENOSPC | EFBIG | EDQUOT | a number (default EIO)
  *   FAULT_PATH_SUBSTR  a call matches only if the file's path contains this;
  *                      a trailing '$' anchors it at the end of the path (used to
@@ -21,7 +27,8 @@
  *                      readlink(/proc/self/fd/N); rename matches either name.
  *   FAULT_SHORT=1      instead of failing, do a short write (about half the
  *                      bytes) and return the short count; only write/pwrite.
- *                      The next call proceeds normally.
+ *                      The next call proceeds normally (unless FAULT_COUNT or
+ *                      FAULT_STICKY make it short too).
  *   FAULT_TRACE        append "op path" for every intercepted call whose path
  *                      contains FAULT_TRACE_SUBSTR (default: every call) to this
  *                      file; used to count the calls a workload makes (a
@@ -30,6 +37,11 @@
  * The test process queries the shim through dlsym(RTLD_DEFAULT, ...):
  *   long faultinject_matches(void)   matching calls so far
  *   int  faultinject_fired(void)     1 once the fault was injected
+ *   long faultinject_injected(void)  how many calls were failed (or made short)
+ *   void faultinject_stop(void)      from now on inject nothing and trace
+ *                                    nothing (a healthy disk again: used by
+ *                                    the sweep's phase after close, whose calls
+ *                                    are thereby neither counted nor faulted)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -46,6 +58,8 @@ static const char *op_names[] = {"none", "write", "pwrite", "fsync", "fdatasync"
 
 static enum op fault_op = OP_NONE;
 static long fault_nth = 0;
+static long fault_count = 1;
+static int fault_sticky = 0;
 static int fault_errno = EIO;
 static int fault_short = 0;
 static char fault_path[4096];
@@ -54,6 +68,7 @@ static char trace_substr[4096];
 static int trace_fd = -1;
 static long matches = 0;
 static int fired = 0;
+static long injected = 0;
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -98,6 +113,10 @@ __attribute__((constructor)) static void faultinject_init(void) {
     }
     const char *nth = getenv("FAULT_NTH");
     if (nth) fault_nth = atol(nth);
+    const char *count = getenv("FAULT_COUNT");
+    if (count && atol(count) > 0) fault_count = atol(count);
+    const char *sticky = getenv("FAULT_STICKY");
+    fault_sticky = sticky && !strcmp(sticky, "1");
     fault_errno = parse_errno(getenv("FAULT_ERRNO"));
     const char *sh = getenv("FAULT_SHORT");
     fault_short = sh && !strcmp(sh, "1");
@@ -120,6 +139,13 @@ __attribute__((constructor)) static void faultinject_init(void) {
 
 long faultinject_matches(void) { return __atomic_load_n(&matches, __ATOMIC_SEQ_CST); }
 int faultinject_fired(void) { return __atomic_load_n(&fired, __ATOMIC_SEQ_CST); }
+long faultinject_injected(void) { return __atomic_load_n(&injected, __ATOMIC_SEQ_CST); }
+void faultinject_stop(void) {
+    fault_op = OP_NONE;
+    int fd = trace_fd;
+    trace_fd = -1;
+    if (fd >= 0) close(fd);
+}
 
 static void fd_path(int fd, char *buf, size_t len) {
     char link[64];
@@ -152,8 +178,9 @@ static int decide(enum op op, const char *path, const char *path2) {
     if (op != fault_op || fault_nth <= 0) return 0;
     if (!path_matches(path) && !(path2 && path_matches(path2))) return 0;
     long n = __atomic_add_fetch(&matches, 1, __ATOMIC_SEQ_CST);
-    if (n != fault_nth) return 0;
+    if (n < fault_nth || (!fault_sticky && n - fault_nth >= fault_count)) return 0;
     __atomic_store_n(&fired, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&injected, 1, __ATOMIC_SEQ_CST);
     char msg[4300];
     int len = snprintf(msg, sizeof msg, "faultinject: %s call %ld on %s%s%s: %s\n", op_names[op], n,
                        path, path2 ? " -> " : "", path2 ? path2 : "",

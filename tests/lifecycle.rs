@@ -1,0 +1,545 @@
+//! The life of a store directory: what a failed open leaves behind (finding 6
+//! of the outside review), and what a store made of many segments costs in
+//! descriptors and space (finding 7).
+//!
+//! Some tests run a child process (this binary re-executed with `--exact
+//! --ignored`): under the fault-injection shim of `tests/faults.rs`
+//! (`tests/faultinject/faultinject.c`, compiled here with `cc`; those tests
+//! are skipped with a message without `cc`), or under a lowered
+//! `RLIMIT_NOFILE`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::{bits, versioned_vector};
+
+use vecstore::{ErrorKind, Options, Store};
+
+const DIM: usize = 4;
+const CHILD_ENV: &str = "VECSTORE_LIFECYCLE_CHILD";
+
+fn vector(id: u64, version: u64) -> Vec<f32> {
+    versioned_vector(id, version, DIM)
+}
+
+fn test_root() -> tempfile::TempDir {
+    common::test_root("vecstore-lifecycle-")
+}
+
+/// The names in `dir`, or `None` if it does not exist.
+fn listing(dir: &Path) -> Option<BTreeSet<String>> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(
+        entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+    )
+}
+
+/// Opens `dir` (which exists and is empty when `existing`, else does not
+/// exist), expects the open to fail with `kind`, and checks the directory is
+/// as it was. Returns a description of what went wrong, if anything.
+fn failed_open_leaves_nothing(
+    name: &str,
+    root: &Path,
+    existing: bool,
+    dimension: u32,
+    options: &Options,
+    kind: ErrorKind,
+) -> Option<String> {
+    let dir = root.join(name);
+    if existing {
+        std::fs::create_dir(&dir).unwrap();
+    }
+    let before = listing(&dir);
+    let result = Store::open(&dir, dimension, options);
+    let after = listing(&dir);
+    let mut problems = Vec::new();
+    match result {
+        Ok(_) => problems.push("opened".to_string()),
+        Err(e) if e.kind() != kind => {
+            problems.push(format!("{:?} ({e}), expected {kind:?}", e.kind()))
+        }
+        Err(_) => {}
+    }
+    if after != before {
+        problems.push(format!(
+            "the directory was {} and is now {}",
+            describe(&before),
+            describe(&after)
+        ));
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join(", ")))
+}
+
+fn describe(listing: &Option<BTreeSet<String>>) -> String {
+    match listing {
+        None => "absent".into(),
+        Some(names) if names.is_empty() => "empty".into(),
+        Some(names) => format!("{names:?}"),
+    }
+}
+
+/// Finding 6 (failed opens change the directory): an open that fails for a
+/// bad argument or because there is no store must leave the directory
+/// exactly as it was. Before the fix, `initial_capacity: u64::MAX` returned
+/// InvalidArgument after creating the directory, `LOCK`, `wal.log` and
+/// `index.vsi` (a store that later opens as if it had been created), and an
+/// empty directory opened with dimension 0 or `create_if_missing: false`
+/// returned NotFound but was left holding `LOCK`. Read-only opens are checked
+/// the same way.
+#[test]
+fn failed_open_leaves_the_directory_as_it_was() {
+    let root = test_root();
+    let rw = Options::default();
+    let huge = Options {
+        initial_capacity: u64::MAX,
+        ..Options::default()
+    };
+    let no_create = Options {
+        create_if_missing: false,
+        ..Options::default()
+    };
+    let ro = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let ro_huge = Options {
+        read_only: true,
+        initial_capacity: u64::MAX,
+        ..Options::default()
+    };
+    let d = DIM as u32;
+    let cases: [(&str, bool, u32, &Options, ErrorKind); 12] = [
+        (
+            "huge-capacity-new",
+            false,
+            d,
+            &huge,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "huge-capacity-empty",
+            true,
+            d,
+            &huge,
+            ErrorKind::InvalidArgument,
+        ),
+        ("dimension-0-new", false, 0, &rw, ErrorKind::NotFound),
+        ("dimension-0-empty", true, 0, &rw, ErrorKind::NotFound),
+        ("no-create-new", false, d, &no_create, ErrorKind::NotFound),
+        ("no-create-empty", true, d, &no_create, ErrorKind::NotFound),
+        ("read-only-new", false, d, &ro, ErrorKind::NotFound),
+        ("read-only-empty", true, d, &ro, ErrorKind::NotFound),
+        (
+            "read-only-dimension-0-new",
+            false,
+            0,
+            &ro,
+            ErrorKind::NotFound,
+        ),
+        (
+            "read-only-dimension-0-empty",
+            true,
+            0,
+            &ro,
+            ErrorKind::NotFound,
+        ),
+        (
+            "read-only-huge-new",
+            false,
+            d,
+            &ro_huge,
+            ErrorKind::NotFound,
+        ),
+        (
+            "read-only-huge-empty",
+            true,
+            d,
+            &ro_huge,
+            ErrorKind::NotFound,
+        ),
+    ];
+    let problems: Vec<String> = cases
+        .iter()
+        .filter_map(|&(name, existing, dim, options, kind)| {
+            failed_open_leaves_nothing(name, root.path(), existing, dim, options, kind)
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "failed opens changed the directory:\n{}",
+        problems.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Child processes.
+
+fn shim_fired() -> bool {
+    // SAFETY: dlsym with a NUL-terminated name; the symbol, if the shim is
+    // preloaded, is `int faultinject_fired(void)`.
+    unsafe {
+        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"faultinject_fired".as_ptr());
+        if sym.is_null() {
+            return false;
+        }
+        let f: extern "C" fn() -> libc::c_int = std::mem::transmute(sym);
+        f() != 0
+    }
+}
+
+fn say(out: &mut impl Write, step: &str, r: &vecstore::Result<()>) {
+    match r {
+        Ok(()) => writeln!(out, "S {step} ok fired={}", shim_fired() as u8).unwrap(),
+        Err(e) => writeln!(
+            out,
+            "S {step} err {:?} fired={} {e}",
+            e.kind(),
+            shim_fired() as u8
+        )
+        .unwrap(),
+    }
+    out.flush().unwrap();
+}
+
+/// Child: `create <dir>` opens (creating) a store under the shim, then, the
+/// fault spent, lists the directory and opens again; `nofile <dir>` works
+/// on the store in `dir` under `RLIMIT_NOFILE` 64.
+#[test]
+#[ignore = "child process of the lifecycle tests; runs only when spawned"]
+fn lifecycle_child_process() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let (what, dir) = spec.split_once(' ').unwrap();
+    let dir = Path::new(dir);
+    let mut out = std::io::stdout().lock();
+    writeln!(out).unwrap();
+    match what {
+        "create" => {
+            let options = Options {
+                initial_capacity: 8,
+                ..Options::default()
+            };
+            let r = Store::open(dir, DIM as u32, &options).map(drop);
+            say(&mut out, "open", &r);
+            writeln!(out, "L {}", describe(&listing(dir))).unwrap();
+            let r = Store::open(dir, DIM as u32, &options).and_then(|s| {
+                s.put(1, &vector(1, 1))?;
+                s.close()
+            });
+            say(&mut out, "second_open", &r);
+        }
+        "nofile" => nofile_child(dir, &mut out),
+        other => panic!("unknown child {other}"),
+    }
+    writeln!(out, "D").unwrap();
+}
+
+fn build_shim(root: &Path) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faultinject/faultinject.c");
+    let lib = root.join("libfaultinject.so");
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .status();
+    match status {
+        Ok(s) if s.success() => Some(lib),
+        Ok(s) => panic!("building the fault-injection shim failed: {s}"),
+        Err(e) => {
+            eprintln!("lifecycle: cannot run cc ({e}); skipping");
+            None
+        }
+    }
+}
+
+/// Runs the child `what` on `dir` with `env`; returns its `S`/`L` lines.
+fn run_child(what: &str, dir: &Path, env: &[(&str, &str)]) -> Vec<String> {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "lifecycle_child_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, format!("{what} {}", dir.display()))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.lines().any(|l| l == "D"),
+        "child {what} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("S ") || l.starts_with("L "))
+        .map(String::from)
+        .collect()
+}
+
+/// Finding 6, a creation that fails halfway: the first open of a new store
+/// writes `wal.log`, then `index.vsi.tmp`, renames it to `index.vsi`, then
+/// creates the first segment. When one of those calls fails (ENOSPC or EIO
+/// through the shim) the open fails, and it must leave the directory as it
+/// was: absent if it did not exist, empty if it was empty; no `LOCK`, no
+/// `wal.log`, no `index.vsi(.tmp)`, no segment. (Before the fix: `LOCK` and
+/// the files written so far stay, and after a failure past the rename a
+/// store exists that the caller was told could not be created.) The next
+/// open, the fault spent, must create a working store.
+#[test]
+fn failed_creation_leaves_the_directory_as_it_was() {
+    let root = test_root();
+    let Some(shim) = build_shim(root.path()) else {
+        return;
+    };
+    let shim = shim.display().to_string();
+    // (call, file, errno): the 1st matching call is the creation's.
+    let faults = [
+        ("pwrite", "/wal.log", "ENOSPC"),
+        ("fsync", "/wal.log", "EIO"),
+        ("write", "/index.vsi.tmp", "ENOSPC"),
+        ("fsync", "/index.vsi.tmp", "EIO"),
+        ("rename", "/index.vsi.tmp", "ENOSPC"),
+        ("fallocate", "/seg-", "ENOSPC"),
+    ];
+    let mut problems = Vec::new();
+    for (i, (op, file, errno)) in faults.iter().enumerate() {
+        for existing in [false, true] {
+            let dir = root.path().join(format!("case-{i}-{existing}"));
+            if existing {
+                std::fs::create_dir(&dir).unwrap();
+            }
+            let before = describe(&listing(&dir));
+            let lines = run_child(
+                "create",
+                &dir,
+                &[
+                    ("LD_PRELOAD", &shim),
+                    ("FAULT_OP", op),
+                    ("FAULT_NTH", "1"),
+                    ("FAULT_ERRNO", errno),
+                    ("FAULT_PATH_SUBSTR", file),
+                ],
+            );
+            let case = format!(
+                "{op} {file} {errno} ({})",
+                if existing { "empty dir" } else { "new dir" }
+            );
+            let open = lines.iter().find(|l| l.starts_with("S open ")).unwrap();
+            if !open.contains(" err ") || !open.contains("fired=1") {
+                problems.push(format!(
+                    "{case}: the open did not fail at the fault: {open}"
+                ));
+                continue;
+            }
+            let after = lines.iter().find_map(|l| l.strip_prefix("L ")).unwrap();
+            if after != before {
+                problems.push(format!(
+                    "{case}: {open}; the directory was {before} and is now {after}"
+                ));
+            }
+            let second = lines
+                .iter()
+                .find(|l| l.starts_with("S second_open "))
+                .unwrap();
+            if !second.starts_with("S second_open ok") {
+                problems.push(format!("{case}: the next open: {second}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "failed creations changed the directory:\n{}",
+        problems.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Finding 7: many segments.
+
+/// Vectors in the many-segment store.
+const MANY: u64 = 100;
+
+/// Builds, with `initial_capacity: 1`, a store whose `MANY` vectors sit one
+/// per segment: after each put, `reserve` asks for more room than the active
+/// segment has left, so every put lands in a new segment and the rest of the
+/// old one is stranded (no write ever goes there again). Returns the handle.
+fn many_segments(dir: &Path) -> Store {
+    let options = Options {
+        initial_capacity: 1,
+        ..Options::default()
+    };
+    let store = Store::open(dir, DIM as u32, &options).unwrap();
+    for id in 0..MANY {
+        store.put(id, &vector(id, 1)).unwrap();
+        // The active segment was created for `id + 1` vectors and now holds
+        // one: `id + 2` is more than its room.
+        store.reserve(id + 2).unwrap();
+    }
+    store
+}
+
+fn segment_files(dir: &Path) -> usize {
+    listing(dir)
+        .unwrap()
+        .iter()
+        .filter(|n| n.starts_with("seg-") && n.ends_with(".vec"))
+        .count()
+}
+
+/// This process's descriptors open on a segment file of `dir`.
+fn segment_descriptors(dir: &Path) -> usize {
+    let dir = std::fs::canonicalize(dir).unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| {
+            target.parent() == Some(dir.as_path())
+                && target
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("seg-") && n.ends_with(".vec"))
+        })
+        .count()
+}
+
+fn check_all(store: &Store, ids: impl IntoIterator<Item = (u64, u64)>) {
+    let mut out = vec![0f32; DIM];
+    for (id, version) in ids {
+        store
+            .get(id, &mut out)
+            .unwrap_or_else(|e| panic!("id {id}: {e}"));
+        assert_eq!(bits(&out), bits(&vector(id, version)), "id {id}");
+    }
+}
+
+/// Finding 7 (one descriptor per segment): every segment kept its file open
+/// for the life of the handle (the mapping alone keeps the bytes), so a store
+/// of many segments used one descriptor each, while it was written and after
+/// a reopen: 100 segments, 100+ descriptors. Expected: at most 2 (the active
+/// segment's, and one more at most).
+#[test]
+fn segments_do_not_hold_a_descriptor_each() {
+    let root = test_root();
+    let dir = root.path().join("store");
+    let store = many_segments(&dir);
+    let files = segment_files(&dir);
+    assert!(files > MANY as usize, "only {files} segment files");
+    let writing = segment_descriptors(&dir);
+    store.close().unwrap();
+    let store = Store::open(&dir, 0, &Options::default()).unwrap();
+    check_all(&store, (0..MANY).map(|id| (id, 1)));
+    let reopened = segment_descriptors(&dir);
+    store.close().unwrap();
+    assert!(
+        writing <= 2 && reopened <= 2,
+        "{files} segment files; descriptors on them: {writing} while writing, \
+         {reopened} after a reopen (expected at most 2)"
+    );
+}
+
+/// Child `nofile`: RLIMIT_NOFILE 64, then open, read, write, close, reopen.
+fn nofile_child(dir: &Path, out: &mut impl Write) {
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: a plain syscall with a valid struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let run = || -> vecstore::Result<()> {
+        let store = Store::open(dir, 0, &Options::default())?;
+        let mut buf = vec![0f32; DIM];
+        for id in 0..MANY {
+            store.get(id, &mut buf)?;
+            assert_eq!(bits(&buf), bits(&vector(id, 1)), "id {id}");
+        }
+        for id in MANY..MANY + 50 {
+            store.put(id, &vector(id, 2))?;
+            store.reserve(id + 2)?; // more segments still
+        }
+        store.put(0, &vector(0, 3))?;
+        store.close()?;
+        let store = Store::open(dir, 0, &Options::default())?;
+        for id in 0..MANY + 50 {
+            let version = match id {
+                0 => 3,
+                id if id < MANY => 1,
+                _ => 2,
+            };
+            store.get(id, &mut buf)?;
+            assert_eq!(bits(&buf), bits(&vector(id, version)), "id {id}");
+        }
+        store.close()
+    };
+    say(out, "work", &run());
+}
+
+/// Finding 7: with one descriptor per segment, a store of 100+ segments
+/// could not be opened by a process limited to 64 descriptors (Io, too many
+/// open files). In a child with `RLIMIT_NOFILE` 64 the store must open, read
+/// every vector, take writes (growing 50 more segments), close and reopen.
+#[test]
+fn many_segments_open_under_a_low_descriptor_limit() {
+    let root = test_root();
+    let dir = root.path().join("store");
+    many_segments(&dir).close().unwrap();
+    let lines = run_child("nofile", &dir, &[]);
+    assert!(
+        lines.iter().any(|l| l.starts_with("S work ok")),
+        "under RLIMIT_NOFILE 64: {lines:?}"
+    );
+}
+
+/// Finding 7 (room never reclaimed): the room stranded in segments that will
+/// never take a write again (only the active segment does) was invisible:
+/// `stats().fragmentation` was 0 for a store whose 100 vectors occupy 100
+/// segments of ~5000 slots, and `compact()` reclaimed nothing, since it only
+/// looked at segments with dead slots. Expected: fragmentation > 0, and
+/// `compact()` reclaims bytes, keeps every vector readable (also after a
+/// reopen), and leaves few segments.
+#[test]
+fn stranded_room_counts_as_fragmentation_and_compaction_reclaims_it() {
+    let root = test_root();
+    let dir = root.path().join("store");
+    let store = many_segments(&dir);
+    let before = store.stats();
+    let files_before = segment_files(&dir);
+    let reclaimed = store.compact().unwrap();
+    let after = store.stats();
+    check_all(&store, (0..MANY).map(|id| (id, 1)));
+    store.put(MANY, &vector(MANY, 2)).unwrap();
+    store.close().unwrap();
+    let files_after = segment_files(&dir);
+    let store = Store::open(&dir, 0, &Options::default()).unwrap();
+    check_all(&store, (0..MANY).map(|id| (id, 1)).chain([(MANY, 2)]));
+    store.close().unwrap();
+    let mut problems = Vec::new();
+    if before.fragmentation <= 0.0 {
+        problems.push(format!(
+            "fragmentation {} with {MANY} vectors in {files_before} segments, {} data bytes",
+            before.fragmentation, before.data_bytes
+        ));
+    }
+    if reclaimed == 0 {
+        problems.push(format!(
+            "compact() reclaimed 0 bytes (data bytes {} before, {} after)",
+            before.data_bytes, after.data_bytes
+        ));
+    }
+    if files_after > 3 {
+        problems.push(format!(
+            "{files_after} segment files after compaction ({files_before} before)"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
