@@ -221,8 +221,10 @@ typedef struct vecstore_stats {
    */
   uint64_t live_bytes;
   /**
-   * 0.0 .. 1.0: 1 - live_bytes / bytes of slots in use or dead and not yet
-   * reclaimed; pre-allocated room never used does not count.
+   * 0.0 .. 1.0: the share of slot bytes vecstore_compact() would reclaim:
+   * 1 - live_bytes / bytes of every slot except the free room of the
+   * segment now taking writes (dead slots, and room stranded in segments
+   * that no longer take writes, count; room reserved ahead does not).
    */
   double fragmentation;
   /**

@@ -1,5 +1,6 @@
-//! Compaction: move the live vectors out of segments that hold dead slots,
-//! then drop those segments.
+//! Compaction: move the live vectors out of segments that hold dead slots or
+//! stranded room (free slots of a segment that no longer takes writes), then
+//! drop those segments.
 //!
 //! Crash safety comes from ordering: moved vectors are written to new slots,
 //! a checkpoint that points at the new slots (and no longer lists the old
@@ -22,17 +23,20 @@ use crate::store::Store;
 const MOVE_CHUNK: usize = 256;
 
 impl Store {
-    /// Rewrites the live vectors of every segment that has dead slots into
-    /// fresh slots, deletes those segments, and returns the bytes reclaimed.
+    /// Rewrites the live vectors of every segment that has dead slots or
+    /// stranded room into fresh slots, deletes those segments, and returns
+    /// the bytes reclaimed.
     /// Ends with a checkpoint, so it is also a durability barrier. Readers,
     /// guards and cursors are not disturbed; writers wait.
     pub fn compact(&self) -> Result<u64> {
         let mut w = self.writer_checked()?;
         let (victims, live, bytes_before) = {
             let index = self.index.read();
+            // Dead slots, and room no write will ever use: segments other
+            // than the active one stop taking writes.
             let victims: Vec<SnapshotSegment> = index
                 .segments()
-                .filter(|s| s.dead() > 0)
+                .filter(|s| s.dead() > 0 || (s.room() > 0 && w.active != Some(s.segment.id())))
                 .map(|s| SnapshotSegment {
                     segment: s.segment.clone(),
                     live_bits: s.live_bits.clone(),
@@ -84,6 +88,9 @@ impl Store {
                 }
                 drop(index);
                 w.unsynced.insert(target.id());
+                // Moved slots are durable only through a checkpoint: one that
+                // fails below must be retried by the next barrier or close.
+                w.dirty = true;
             }
         }
         let dropped: Vec<Arc<crate::segment::Segment>> = {

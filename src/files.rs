@@ -14,59 +14,172 @@ use crate::error::{Error, ErrorKind, Result};
 /// Name of the lock file inside a store directory.
 pub(crate) const LOCK_FILE: &str = "LOCK";
 
+/// How a handle locks the store directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockMode {
+    /// A read-only handle: a shared lock on an existing `LOCK`.
+    Shared,
+    /// The writer: an exclusive lock; `create` allows making a missing `LOCK`
+    /// (only when a store exists or is about to be created, so that a failed
+    /// open of a directory without a store leaves it as it was).
+    Exclusive { create: bool },
+}
+
 /// An flock held on the store's lock file for the life of a handle.
 ///
 /// flock locks belong to an open file description, so a second open of the
 /// same directory conflicts with the first even inside one process.
 pub(crate) struct DirLock {
+    /// Holds the lock; closing it releases the lock.
     _file: File,
+    path: PathBuf,
+    /// Whether this handle made the `LOCK` file.
+    created: bool,
 }
 
 impl DirLock {
-    /// Takes the lock: exclusive for a writer, shared for a read-only handle.
-    /// Fails with `Locked` instead of waiting.
-    pub(crate) fn acquire(dir: &Path, exclusive: bool) -> Result<DirLock> {
+    /// Takes the lock, failing with `Locked` instead of waiting, and
+    /// `NotFound` when `LOCK` is missing and may not be made.
+    pub(crate) fn acquire(dir: &Path, mode: LockMode) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
-        let file = if exclusive {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o644)
-                .open(&path)
-        } else {
-            File::open(&path)
-        }
-        .map_err(|e| match e.kind() {
-            // A reader found no lock file: there is no store to read.
-            std::io::ErrorKind::NotFound => Error::new(
-                ErrorKind::NotFound,
-                format!("{}: no vecstore store here", dir.display()),
-            ),
-            _ => Error::io("open lock file", &path, &e),
-        })?;
-        let op = if exclusive {
-            libc::LOCK_EX
-        } else {
-            libc::LOCK_SH
-        };
-        // SAFETY: plain syscall on a descriptor that `file` keeps open.
-        if unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::new(
-                    ErrorKind::Locked,
-                    format!(
-                        "{}: the store is open for writing by another handle{}",
-                        dir.display(),
-                        if exclusive { " or reader" } else { "" }
-                    ),
-                ));
+        loop {
+            let (file, created) = open_lock_file(dir, &path, mode)?;
+            let op = match mode {
+                LockMode::Shared => libc::LOCK_SH,
+                LockMode::Exclusive { .. } => libc::LOCK_EX,
+            };
+            // SAFETY: plain syscall on a descriptor that `file` keeps open.
+            if unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) } != 0 {
+                let err = std::io::Error::last_os_error();
+                if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                    return Err(Error::new(
+                        ErrorKind::Locked,
+                        format!(
+                            "{}: the store is open for writing by another handle{}",
+                            dir.display(),
+                            if op == libc::LOCK_EX {
+                                " or reader"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+                return Err(Error::io("lock", &path, &err));
             }
-            return Err(Error::io("lock", &path, &err));
+            // A failed open that made `LOCK` removes it while holding the
+            // lock; whoever locked that file in the meantime must see that
+            // it is no longer the store's and try again.
+            if still_named(&file, &path) {
+                return Ok(DirLock {
+                    _file: file,
+                    path,
+                    created,
+                });
+            }
         }
-        Ok(DirLock { _file: file })
+    }
+
+    /// Whether this handle made the `LOCK` file.
+    pub(crate) fn created_file(&self) -> bool {
+        self.created
+    }
+
+    /// Removes the `LOCK` file while the lock is still held (a failed open
+    /// undoing what it made; the lock is released when `self` is dropped).
+    pub(crate) fn remove_file(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Opens (or, if allowed and missing, creates) the lock file; reports
+/// whether it was created.
+fn open_lock_file(dir: &Path, path: &Path, mode: LockMode) -> Result<(File, bool)> {
+    let no_store = || {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{}: no vecstore store here", dir.display()),
+        )
+    };
+    let open = |create_new: bool| match mode {
+        LockMode::Shared => File::open(path),
+        LockMode::Exclusive { .. } => OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create_new)
+            .mode(0o644)
+            .open(path),
+    };
+    match open(false) {
+        Ok(file) => return Ok((file, false)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("open lock file", path, &e))
+        }
+        Err(_) => {}
+    }
+    if mode != (LockMode::Exclusive { create: true }) {
+        return Err(no_store());
+    }
+    match open(true) {
+        Ok(file) => Ok((file, true)),
+        // Made by another opener meanwhile: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false)
+            .map(|f| (f, false))
+            .map_err(|e| Error::io("open lock file", path, &e)),
+        Err(e) => Err(Error::io("create lock file", path, &e)),
+    }
+}
+
+/// Whether `path` still names the file open as `file`.
+fn still_named(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Creates `dir` and any missing parents, each made durable by syncing the
+/// directory that holds it (a new store must not vanish in a power cut).
+/// Returns the directories it created, outermost first.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.as_os_str().is_empty() && !at.exists() {
+        missing.push(at.to_path_buf());
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    missing.reverse();
+    let mut created = Vec::new();
+    for level in missing {
+        match std::fs::create_dir(&level) {
+            Ok(()) => created.push(level.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                remove_dirs(&created);
+                return Err(Error::io("create directory", &level, &e));
+            }
+        }
+        let parent = match level.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Err(e) = sync_dir(parent) {
+            remove_dirs(&created);
+            return Err(e);
+        }
+    }
+    Ok(created)
+}
+
+/// Removes directories made by [`create_dir_durably`], innermost first
+/// (best effort: undoing a failed open).
+pub(crate) fn remove_dirs(created: &[PathBuf]) {
+    for dir in created.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
@@ -106,7 +219,10 @@ pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         return Err(Error::io("write", &tmp, &e));
     }
     let target = dir.join(name);
-    std::fs::rename(&tmp, &target).map_err(|e| Error::io("rename into", &target, &e))?;
+    if let Err(e) = std::fs::rename(&tmp, &target) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("rename into", &target, &e));
+    }
     sync_dir(dir)
 }
 
@@ -117,20 +233,66 @@ mod tests {
     #[test]
     fn second_exclusive_lock_in_process_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let first = DirLock::acquire(dir.path(), true).unwrap();
-        let err = DirLock::acquire(dir.path(), true).err().unwrap();
+        let writer = LockMode::Exclusive { create: true };
+        let first = DirLock::acquire(dir.path(), writer).unwrap();
+        let err = DirLock::acquire(dir.path(), writer).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Locked);
         assert_eq!(
-            DirLock::acquire(dir.path(), false).err().unwrap().kind(),
+            DirLock::acquire(dir.path(), LockMode::Shared)
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::Locked
         );
         drop(first);
-        let _a = DirLock::acquire(dir.path(), false).unwrap();
-        let _b = DirLock::acquire(dir.path(), false).unwrap();
+        let _a = DirLock::acquire(dir.path(), LockMode::Shared).unwrap();
+        let _b = DirLock::acquire(dir.path(), LockMode::Shared).unwrap();
         assert_eq!(
-            DirLock::acquire(dir.path(), true).err().unwrap().kind(),
+            DirLock::acquire(dir.path(), writer).err().unwrap().kind(),
             ErrorKind::Locked
         );
+    }
+
+    #[test]
+    fn lock_file_is_made_only_when_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [LockMode::Shared, LockMode::Exclusive { create: false }] {
+            let err = DirLock::acquire(dir.path(), mode).err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{mode:?}");
+            assert!(!dir.path().join(LOCK_FILE).exists(), "{mode:?}");
+        }
+        let lock = DirLock::acquire(dir.path(), LockMode::Exclusive { create: true }).unwrap();
+        assert!(lock.created_file());
+        lock.remove_file();
+        drop(lock);
+        assert!(!dir.path().join(LOCK_FILE).exists());
+    }
+
+    #[test]
+    fn a_removed_lock_file_is_not_locked_again() {
+        // A second opener holding a descriptor of a LOCK file that the first
+        // removed (undoing a failed open) must not take it for the store's.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let stale = File::create(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(!still_named(&stale, &path));
+        let lock = DirLock::acquire(dir.path(), LockMode::Exclusive { create: true }).unwrap();
+        assert!(lock.created_file());
+    }
+
+    #[test]
+    fn new_directories_are_created_and_reported() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("a/b/c");
+        let made = create_dir_durably(&deep).unwrap();
+        assert_eq!(
+            made,
+            vec![root.path().join("a"), root.path().join("a/b"), deep.clone()]
+        );
+        assert!(create_dir_durably(&deep).unwrap().is_empty());
+        remove_dirs(&made);
+        assert!(!root.path().join("a").exists());
     }
 
     #[test]

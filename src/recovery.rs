@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::sync_dir;
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
@@ -24,8 +25,10 @@ pub(crate) struct Recovered {
     /// Length of the log's valid prefix (a torn tail lies beyond it).
     pub log_valid_len: u64,
     /// Whether the store's durable state lags what recovery rebuilt: records
-    /// replayed, a torn tail dropped, or the store just created.
+    /// replayed or a torn tail dropped.
     pub needs_checkpoint: bool,
+    /// Whether this open created the store.
+    pub created: bool,
     /// Segments named by replayed records, to sync at the next checkpoint.
     pub touched: BTreeSet<u32>,
 }
@@ -53,7 +56,7 @@ pub(crate) fn recover(
     let dimension = cp.dimension;
     let mut index = Index::with_capacity(cp.entry_count());
     for (id, used) in cp.segments() {
-        let seg = Segment::open(dir, id, dimension, writable)?;
+        let seg = Segment::open(dir, id, dimension)?;
         if used > seg.capacity() {
             return Err(Error::corrupt(
                 seg.path(),
@@ -91,6 +94,9 @@ pub(crate) fn recover(
     // Only now that the whole log has been validated may files change: a
     // recovery that ends in Corrupt modifies nothing.
     let touched = replay.write_slots()?;
+    if writable {
+        retire_written_slots(&mut index);
+    }
     let next_segment = segment_files(dir)?
         .last()
         .map_or(cp.next_segment, |&last| cp.next_segment.max(last + 1));
@@ -101,8 +107,31 @@ pub(crate) fn recover(
         next_segment,
         log_valid_len: valid_len,
         needs_checkpoint: applied || contents.has_records(),
+        created: false,
         touched,
     })
+}
+
+/// Slots past a segment's recovered `used` mark that hold intact images were
+/// handed out by an earlier handle whose changes never became durable (a
+/// failed checkpoint, NONE mode, a compaction cut short, a crash); a guard or
+/// cursor of that handle in this process may still map them, and its bytes
+/// must not change. So they are never handed out again: `used` moves past
+/// them and they count as dead until a compaction reclaims them.
+fn retire_written_slots(index: &mut Index) {
+    let marks: Vec<(u32, u64)> = index
+        .segments()
+        .filter_map(|s| {
+            let seg = &s.segment;
+            let end = (s.used..seg.capacity())
+                .find(|&slot| !seg.slot_is_intact(slot))
+                .unwrap_or(seg.capacity());
+            (end > s.used).then_some((seg.id(), end))
+        })
+        .collect();
+    for (segment, end) in marks {
+        index.mark_used(segment, end);
+    }
 }
 
 fn is_live(bits: &[u64], slot: u64) -> bool {
@@ -160,7 +189,7 @@ impl<'log> Replay<'_, 'log> {
             ));
         }
         if self.index.segment(first.segment()).is_none() {
-            let seg = Segment::open(self.dir, first.segment(), self.dimension, self.writable)?;
+            let seg = Segment::open(self.dir, first.segment(), self.dimension)?;
             self.index.add_segment(Arc::new(seg), 0);
         }
         let seg = self
@@ -260,19 +289,30 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     }
     // The log first, then the checkpoint: the checkpoint's appearance is what
     // makes the store exist, so a crash before it leaves a directory that
-    // opens as "no store" and is created afresh.
-    log::create(dir, dimension)?;
+    // opens as "no store" and is created afresh. The directory is synced in
+    // between: the checkpoint's rename must not become durable before the
+    // entries of the log and the lock file do.
+    let log_path = dir.join(log::FILE_NAME);
     let index = Index::default();
-    checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
+    let made = log::create(dir, dimension)
+        .and_then(|()| sync_dir(dir))
+        .and_then(|()| checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index)));
+    if let Err(e) = made {
+        // A failed creation leaves nothing behind but what it found.
+        let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
+        let _ = std::fs::remove_file(&log_path);
+        return Err(e);
+    }
     Ok(Recovered {
         dimension,
         index,
         lsn: 0,
         next_segment: 1,
-        log_valid_len: std::fs::metadata(dir.join(log::FILE_NAME))
-            .map_err(|e| Error::io("stat", &dir.join(log::FILE_NAME), &e))?
+        log_valid_len: std::fs::metadata(&log_path)
+            .map_err(|e| Error::io("stat", &log_path, &e))?
             .len(),
         needs_checkpoint: false,
+        created: true,
         touched: BTreeSet::new(),
     })
 }

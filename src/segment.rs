@@ -2,7 +2,10 @@
 //!
 //! A segment is created at its full size (space reserved with `posix_fallocate`,
 //! so a full disk shows up when a segment is created, not halfway through a write)
-//! and mapped once, read-only, for its whole life. Slots are written with `pwrite`
+//! and mapped once, read-only, for its whole life. A mapping needs no open
+//! descriptor: a segment holds one only while it is being written (opened on
+//! the first write, closed by [`Segment::sync_and_close`]), so a store of any
+//! number of segments needs a handful of descriptors. Slots are written with `pwrite`
 //! and never rewritten while any index entry, guard or cursor can see them, so a
 //! pointer into the mapping stays valid and unchanged for as long as the
 //! `Arc<Segment>` that owns the mapping lives, even after the file is unlinked.
@@ -24,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
+use parking_lot::Mutex;
 
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,6 +43,14 @@ const HEADER_BODY: usize = 16;
 /// Bytes one slot takes for vectors of `dimension` floats.
 pub(crate) fn slot_size(dimension: u32) -> usize {
     SLOT_HEADER_BYTES + 4 * dimension as usize
+}
+
+/// Bytes of a segment of `capacity` slots, if a file can be that large.
+pub(crate) fn file_len(dimension: u32, capacity: u64) -> Option<u64> {
+    capacity
+        .checked_mul(slot_size(dimension) as u64)
+        .and_then(|b| b.checked_add(HEADER_BYTES))
+        .filter(|&len| i64::try_from(len).is_ok())
 }
 
 /// Appends the slot image of `(id, vector)` to `out`.
@@ -82,7 +94,8 @@ pub(crate) fn parse_file_name(name: &str) -> Option<u32> {
 pub(crate) struct Segment {
     id: u32,
     path: PathBuf,
-    file: File,
+    /// The descriptor writes go through, while the segment is being written.
+    file: Mutex<Option<File>>,
     map: Mmap,
     capacity: u64,
     slot_size: usize,
@@ -102,9 +115,7 @@ impl Segment {
     pub(crate) fn create(dir: &Path, id: u32, dimension: u32, capacity: u64) -> Result<Segment> {
         let path = dir.join(file_name(id));
         let slot_size = slot_size(dimension);
-        let len = capacity
-            .checked_mul(slot_size as u64)
-            .and_then(|b| b.checked_add(HEADER_BYTES))
+        let len = file_len(dimension, capacity)
             .ok_or_else(|| Error::invalid(format!("capacity {capacity} is too large")))?;
         let file = OpenOptions::new()
             .read(true)
@@ -134,7 +145,7 @@ impl Segment {
             Ok(map) => Ok(Segment {
                 id,
                 path,
-                file,
+                file: Mutex::new(Some(file)),
                 map,
                 capacity,
                 slot_size,
@@ -149,11 +160,10 @@ impl Segment {
     }
 
     /// Opens and validates segment `id` of a store of `dimension`.
-    pub(crate) fn open(dir: &Path, id: u32, dimension: u32, writable: bool) -> Result<Segment> {
+    pub(crate) fn open(dir: &Path, id: u32, dimension: u32) -> Result<Segment> {
         let path = dir.join(file_name(id));
         let file = OpenOptions::new()
             .read(true)
-            .write(writable)
             .open(&path)
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => {
@@ -196,7 +206,7 @@ impl Segment {
         Ok(Segment {
             id,
             path,
-            file,
+            file: Mutex::new(None),
             map,
             capacity,
             slot_size,
@@ -271,7 +281,17 @@ impl Segment {
         debug_assert!(images.len().is_multiple_of(self.slot_size));
         let count = (images.len() / self.slot_size) as u64;
         debug_assert!(first + count <= self.capacity);
-        self.file
+        let mut file = self.file.lock();
+        if file.is_none() {
+            *file = Some(
+                OpenOptions::new()
+                    .write(true)
+                    .open(&self.path)
+                    .map_err(|e| Error::io("open segment for writing", &self.path, &e))?,
+            );
+        }
+        file.as_ref()
+            .expect("opened above")
             .write_all_at(images, self.offset(first) as u64)
             .map_err(|e| Error::io("write segment", &self.path, &e))?;
         for slot in first..first + count {
@@ -282,9 +302,25 @@ impl Segment {
 
     /// Makes every slot written so far durable.
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io("sync segment", &self.path, &e))
+        self.sync_then(false)
+    }
+
+    /// Syncs the segment and gives back its descriptor: it is not being
+    /// written any more (a write would open it again).
+    pub(crate) fn sync_and_close(&self) -> Result<()> {
+        self.sync_then(true)
+    }
+
+    fn sync_then(&self, close: bool) -> Result<()> {
+        let mut file = self.file.lock();
+        if let Some(f) = file.as_ref() {
+            f.sync_data()
+                .map_err(|e| Error::io("sync segment", &self.path, &e))?;
+        }
+        if close {
+            *file = None;
+        }
+        Ok(())
     }
 }
 
@@ -362,7 +398,7 @@ mod tests {
         assert_eq!(seg.vector(5), &[5.0, 6.0, 7.0, 8.0]);
         assert_eq!(slot_id(seg.slot(4)), 1);
         drop(seg);
-        let seg = Segment::open(dir.path(), 3, 4, false).unwrap();
+        let seg = Segment::open(dir.path(), 3, 4).unwrap();
         assert_eq!(seg.capacity(), 10);
         assert_eq!(seg.vector(4), &[1.0, 2.0, 3.0, 4.0]);
     }
@@ -374,13 +410,13 @@ mod tests {
         let path = dir.path().join(file_name(1));
         let file = OpenOptions::new().write(true).open(&path).unwrap();
         file.set_len(100).unwrap();
-        let err = Segment::open(dir.path(), 1, 4, false).err().unwrap();
+        let err = Segment::open(dir.path(), 1, 4).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Corrupt);
         std::fs::write(&path, b"garbage").unwrap();
-        let err = Segment::open(dir.path(), 1, 4, false).err().unwrap();
+        let err = Segment::open(dir.path(), 1, 4).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Corrupt);
         assert_eq!(
-            Segment::open(dir.path(), 2, 4, false).err().unwrap().kind(),
+            Segment::open(dir.path(), 2, 4).err().unwrap().kind(),
             ErrorKind::Corrupt
         );
     }

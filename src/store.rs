@@ -15,12 +15,12 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use crate::checkpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::{sync_dir, DirLock};
+use crate::files::{self, sync_dir, DirLock, LockMode};
 use crate::guard::{corrupt_slot, Cursor, PinCount, VectorGuard};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, Log};
 use crate::options::{Durability, Options};
-use crate::recovery::{recover, segment_files};
+use crate::recovery::{recover, segment_files, Recovered};
 use crate::segment::{self, Segment};
 
 /// Slots in a new store's first segment unless `initial_capacity` says otherwise.
@@ -43,7 +43,10 @@ pub struct Stats {
     pub log_bytes: u64,
     /// `vectors * dimension * 4`.
     pub live_bytes: u64,
-    /// `1 - live_bytes / bytes of slots in use or dead`; 0 when nothing is stored.
+    /// The share of slots that a compaction would reclaim: `1 - live_bytes /
+    /// bytes of every slot but the active segment's free room` (dead slots,
+    /// and room stranded in segments that no longer take writes); 0 when
+    /// nothing is stored.
     pub fragmentation: f64,
     /// Guards and cursors not yet released.
     pub guards_outstanding: u64,
@@ -63,7 +66,7 @@ pub struct Store {
     pub(crate) index: RwLock<Index>,
     pub(crate) writer: Mutex<Writer>,
     pins: PinCount,
-    _lock: DirLock,
+    lock: DirLock,
 }
 
 /// State owned by the single writer.
@@ -82,7 +85,9 @@ pub(crate) struct Writer {
     /// Segments written since the last checkpoint, to sync before the next one.
     pub(crate) unsynced: BTreeSet<u32>,
     /// Whether anything changed since the last checkpoint.
-    dirty: bool,
+    pub(crate) dirty: bool,
+    /// Length of the log's valid prefix found by recovery, until the log is opened.
+    log_valid_len: u64,
     grow_ns: Vec<u64>,
     buf: Vec<u8>,
     /// A failed segment fdatasync: its dirty pages may be gone, so no later
@@ -96,38 +101,76 @@ impl Store {
     ///
     /// `dimension` 0 opens an existing store with whatever dimension it has
     /// (`NotFound` if there is none); a non-zero dimension that differs from an
-    /// existing store's is `DimensionMismatch`.
+    /// existing store's is `DimensionMismatch`. An open that fails leaves the
+    /// directory as it found it, except for repairs recovery made (a torn log
+    /// tail cut, orphan segments removed, a checkpoint of what was replayed).
     pub fn open(path: impl AsRef<Path>, dimension: u32, options: &Options) -> Result<Store> {
         let dir = path.as_ref().to_path_buf();
         let writable = !options.read_only;
-        match std::fs::metadata(&dir) {
+        let may_create = writable && options.create_if_missing && dimension != 0;
+        check_capacity(dimension, options.initial_capacity)?;
+        let created_dirs = match std::fs::metadata(&dir) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(Error::invalid(format!(
                     "{}: not a directory",
                     dir.display()
                 )))
             }
-            Ok(_) => {}
+            Ok(_) => Vec::new(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !writable || !options.create_if_missing || dimension == 0 {
+                if !may_create {
                     return Err(Error::new(
                         ErrorKind::NotFound,
                         format!("{}: no vecstore store here", dir.display()),
                     ));
                 }
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| Error::io("create directory", &dir, &e))?;
+                files::create_dir_durably(&dir)?
             }
             Err(e) => return Err(Error::io("stat", &dir, &e)),
-        }
-        let lock = DirLock::acquire(&dir, writable)?;
-        let rec = recover(&dir, dimension, writable, options.create_if_missing)?;
-        let log = if writable {
-            remove_orphans(&dir, &rec.index)?;
-            Some(Log::open(&dir, rec.dimension, rec.log_valid_len)?)
-        } else {
-            None
         };
+        let mode = if writable {
+            let store_exists = dir.join(checkpoint::FILE_NAME).exists();
+            LockMode::Exclusive {
+                create: store_exists || may_create,
+            }
+        } else {
+            LockMode::Shared
+        };
+        let undo = |lock: Option<&DirLock>, err: Error| {
+            if let Some(lock) = lock.filter(|l| l.created_file()) {
+                lock.remove_file();
+            }
+            files::remove_dirs(&created_dirs);
+            err
+        };
+        let lock = DirLock::acquire(&dir, mode).map_err(|e| undo(None, e))?;
+        let rec = match recover(&dir, dimension, writable, may_create) {
+            Ok(rec) => rec,
+            Err(e) => {
+                let err = undo(Some(&lock), e);
+                drop(lock);
+                return Err(err);
+            }
+        };
+        let created_store = rec.created;
+        let store = Store::new(dir, options, rec, lock);
+        match store.finish_open(options) {
+            Ok(()) => Ok(store),
+            Err(e) => {
+                // Undone while the lock is held, so no other opener sees a
+                // half-made store.
+                store.writer.lock().closed = true;
+                if created_store {
+                    remove_store_files(&store.dir);
+                }
+                let err = undo(Some(&store.lock), e);
+                drop(store);
+                Err(err)
+            }
+        }
+    }
+
+    fn new(dir: PathBuf, options: &Options, rec: Recovered, lock: DirLock) -> Store {
         let first_segment_slots = match options.initial_capacity {
             0 => DEFAULT_FIRST_SEGMENT_SLOTS,
             n => n,
@@ -138,13 +181,13 @@ impl Store {
             .last()
             .filter(|s| s.room() > 0)
             .map(|s| s.segment.id());
-        let store = Store {
+        Store {
             dimension: rec.dimension,
-            read_only: !writable,
+            read_only: options.read_only,
             index: RwLock::new(rec.index),
             writer: Mutex::new(Writer {
                 durability: options.durability,
-                log,
+                log: None,
                 lsn: rec.lsn,
                 next_segment: rec.next_segment,
                 active,
@@ -155,25 +198,34 @@ impl Store {
                 },
                 unsynced: rec.touched,
                 dirty: rec.needs_checkpoint,
+                log_valid_len: rec.log_valid_len,
                 grow_ns: Vec::new(),
                 buf: Vec::new(),
                 sync_failure: None,
                 closed: false,
             }),
             pins: PinCount::default(),
-            _lock: lock,
+            lock,
             dir,
-        };
-        if writable {
-            let mut w = store.writer.lock();
-            if w.dirty {
-                store.checkpoint_locked(&mut w)?;
-            }
-            if options.initial_capacity > 0 && w.active.is_none() {
-                store.grow(&mut w, options.initial_capacity)?;
-            }
         }
-        Ok(store)
+    }
+
+    /// The writer's part of opening: orphans removed, the log opened past its
+    /// torn tail, a checkpoint of anything replayed, the first segment.
+    fn finish_open(&self, options: &Options) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        let mut w = self.writer.lock();
+        remove_orphans(&self.dir, &self.index.read())?;
+        w.log = Some(Log::open(&self.dir, self.dimension, w.log_valid_len)?);
+        if w.dirty {
+            self.checkpoint_locked(&mut w)?;
+        }
+        if options.initial_capacity > 0 && w.active.is_none() {
+            self.grow(&mut w, options.initial_capacity)?;
+        }
+        Ok(())
     }
 
     /// Floats per vector.
@@ -416,7 +468,15 @@ impl Store {
         let index = self.index.read();
         let vectors = index.len();
         let slot_bytes = 4 * u64::from(self.dimension);
-        let used: u64 = index.segments().map(|s| s.used).sum();
+        // Slots that can never take a new vector without a compaction: all
+        // but the active segment's free room.
+        let held: u64 = index
+            .segments()
+            .map(|s| match w.active == Some(s.segment.id()) {
+                true => s.used,
+                false => s.segment.capacity(),
+            })
+            .sum();
         let live_bytes = vectors * slot_bytes;
         let mut grow = w.grow_ns.clone();
         grow.sort_unstable();
@@ -428,10 +488,10 @@ impl Store {
             data_bytes: index.segments().map(|s| s.segment.file_bytes()).sum(),
             log_bytes: w.log.as_ref().map_or(0, |l| l.record_bytes()),
             live_bytes,
-            fragmentation: if used == 0 {
+            fragmentation: if held == 0 {
                 0.0
             } else {
-                1.0 - live_bytes as f64 / (used * slot_bytes) as f64
+                1.0 - live_bytes as f64 / (held * slot_bytes) as f64
             },
             guards_outstanding: self.pins.outstanding(),
             capacity_grows: grow.len() as u64,
@@ -547,6 +607,18 @@ impl Store {
             )));
         }
         let started = Instant::now();
+        // The segment that stops taking writes gives back its descriptor:
+        // a store holds one for its active segment only, whatever its size.
+        let retiring = w
+            .active
+            .and_then(|a| self.index.read().segment(a).map(|s| s.segment.clone()));
+        if let Some(old) = retiring {
+            if let Err(err) = old.sync_and_close() {
+                w.sync_failure = Some(err.clone());
+                return Err(err);
+            }
+            w.unsynced.remove(&old.id());
+        }
         // The id is used up even if creation fails halfway: a file left
         // behind is an orphan for the next open to remove, never a clash.
         let id = w.next_segment;
@@ -570,7 +642,12 @@ impl Store {
                 .collect()
         };
         for seg in to_sync {
-            if let Err(err) = seg.sync() {
+            let synced = if Some(seg.id()) == w.active {
+                seg.sync()
+            } else {
+                seg.sync_and_close()
+            };
+            if let Err(err) = synced {
                 w.sync_failure = Some(err.clone());
                 return Err(err);
             }
@@ -635,4 +712,31 @@ fn remove_orphans(dir: &Path, index: &Index) -> Result<()> {
         sync_dir(dir)?;
     }
     Ok(())
+}
+
+/// Refuses an `initial_capacity` no segment could have, before anything is
+/// created (with dimension 0 the store's own dimension is checked at growth).
+fn check_capacity(dimension: u32, capacity: u64) -> Result<()> {
+    let fits = capacity <= u64::from(u32::MAX)
+        && (dimension == 0 || segment::file_len(dimension, capacity).is_some());
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "initial_capacity {capacity} exceeds what one segment can hold ({} vectors in a file of at most {} bytes)",
+            u32::MAX,
+            i64::MAX
+        )))
+    }
+}
+
+/// Removes the files of a store this open created and could not finish:
+/// the checkpoint first (the store ceases to exist), then the rest.
+fn remove_store_files(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
+    let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
+    for id in segment_files(dir).unwrap_or_default() {
+        let _ = std::fs::remove_file(dir.join(segment::file_name(id)));
+    }
+    let _ = sync_dir(dir);
 }

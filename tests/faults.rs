@@ -800,7 +800,9 @@ fn verify(fault: &Fault, report: &Report, run: &Path) -> Verdict {
                 // A write whose automatic checkpoint met the fault: the
                 // write itself was applied and logged, and says so.
                 (false, Ok(()))
-                    if report.auto.get(i) == Some(&true) && write && checkpoint_only(fault) =>
+                    if report.auto.get(i) == Some(&true)
+                        && write
+                        && (checkpoint_only(fault) || also_outside_checkpoint(fault)) =>
                 {
                     v.auto_checkpoint_fault = true;
                 }
@@ -925,15 +927,24 @@ fn verify(fault: &Fault, report: &Report, run: &Path) -> Verdict {
 }
 
 /// Whether `fault` hits a call that, within a write, only its automatic
-/// checkpoint makes: the checkpoint file, a segment's fdatasync, the log's
-/// trim, a directory fsync (growth's fsync fails the write itself).
+/// checkpoint makes: the checkpoint file, the log's trim, a directory fsync
+/// (growth's fsync fails the write itself).
 fn checkpoint_only(fault: &Fault) -> bool {
     matches!(
         (fault.op, fault.target),
-        (_, "index.vsi")
-            | ("fdatasync", "seg-")
-            | ("ftruncate" | "fsync", "wal.log")
-            | ("fsync", "dir")
+        (_, "index.vsi") | ("ftruncate" | "fsync", "wal.log") | ("fsync", "dir")
+    )
+}
+
+/// Whether `fault` hits a call that a write makes both itself and in its
+/// automatic checkpoint: a `pwrite` of `wal.log` (its append, or the new log
+/// header of the checkpoint's trim) and a segment's `fdatasync` (growth
+/// retiring the active segment, or the checkpoint). A write that succeeded
+/// met it in its automatic checkpoint.
+fn also_outside_checkpoint(fault: &Fault) -> bool {
+    matches!(
+        (fault.op, fault.target),
+        ("pwrite", "wal.log") | ("fdatasync", "seg-")
     )
 }
 
@@ -1236,12 +1247,13 @@ fn failed_log_trim_fsync_loses_no_acknowledged_write() {
 /// orphan). (Sweep: fsync dir at any growth.)
 #[test]
 fn failed_growth_dir_fsync_leaves_the_store_writable() {
-    // fsync calls on the directory: 1 = the new store's checkpoint, 2 = the first growth.
+    // fsync calls on the directory: 1 = the new store's log and lock file,
+    // 2 = its checkpoint, 3 = the first growth.
     let (_root, lines) = run_repro(
         "grow_dir",
         &[
             ("FAULT_OP", "fsync"),
-            ("FAULT_NTH", "2"),
+            ("FAULT_NTH", "3"),
             ("FAULT_ERRNO", "EIO"),
             ("FAULT_PATH_SUBSTR", "/store$"),
         ],

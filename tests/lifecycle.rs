@@ -148,19 +148,20 @@ fn failed_open_leaves_the_directory_as_it_was() {
             &ro,
             ErrorKind::NotFound,
         ),
+        // Options are checked before anything else, whatever the mode.
         (
             "read-only-huge-new",
             false,
             d,
             &ro_huge,
-            ErrorKind::NotFound,
+            ErrorKind::InvalidArgument,
         ),
         (
             "read-only-huge-empty",
             true,
             d,
             &ro_huge,
-            ErrorKind::NotFound,
+            ErrorKind::InvalidArgument,
         ),
     ];
     let problems: Vec<String> = cases
