@@ -54,20 +54,20 @@ const KIND_DELETES: u32 = 2;
 /// Byte offsets of the fields of a record header.
 mod at {
     /// The log generation's salt: the cheap test of a candidate record.
-    pub const SALT: usize = 0;
+    pub(super) const SALT: usize = 0;
     /// CRC-32 of the salt and of bytes `KIND..`, seeded with the salt.
-    pub const HEADER_CRC: usize = 8;
-    pub const KIND: usize = 12;
-    pub const LSN: usize = 16;
+    pub(super) const HEADER_CRC: usize = 8;
+    pub(super) const KIND: usize = 12;
+    pub(super) const LSN: usize = 16;
     /// Payload bytes, without the padding to 8.
-    pub const PAYLOAD_LEN: usize = 24;
-    pub const COUNT: usize = 32;
+    pub(super) const PAYLOAD_LEN: usize = 24;
+    pub(super) const COUNT: usize = 32;
     /// Log bytes known durable when the record was sealed.
-    pub const SYNCED_THROUGH: usize = 40;
+    pub(super) const SYNCED_THROUGH: usize = 40;
     /// CRC-32 of the payload, seeded with the salt.
-    pub const PAYLOAD_CRC: usize = 48;
+    pub(super) const PAYLOAD_CRC: usize = 48;
     /// Reserved, zero.
-    pub const RESERVED: usize = 52;
+    pub(super) const RESERVED: usize = 52;
 }
 /// Bytes of a record before its payload.
 pub(crate) const RECORD_HEADER: usize = 56;

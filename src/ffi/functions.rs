@@ -116,9 +116,15 @@ fn check_dimension(h: &vecstore, dimension: usize) -> Result<usize, Error> {
 /// NULL for vecstore_options_default(). On VECSTORE_OK, `*out_store` receives
 /// a handle to release with vecstore_close().
 ///
-/// Opening recovers from a crash: log records after the last checkpoint are
-/// replayed and a torn tail is dropped. Errors: VECSTORE_INVALID_ARGUMENT (NULL
-/// path or out_store, bad options, path is not a directory), VECSTORE_NOT_FOUND,
+/// Opening recovers from a crash or a power cut: log records after the last
+/// checkpoint are replayed, a torn tail (records that were never synced) is
+/// dropped, and what was replayed is made durable before the call returns.
+/// A new store and the directories made for it are durable on return. An
+/// open that fails leaves the directory as it found it (no `LOCK` file, no
+/// half-made store), apart from the repairs of a recovery that got that far.
+/// Errors: VECSTORE_INVALID_ARGUMENT (NULL path or out_store, bad options
+/// such as an `initial_capacity` above 2^32-1 vectors, path is not a
+/// directory), VECSTORE_NOT_FOUND,
 /// VECSTORE_DIMENSION_MISMATCH, VECSTORE_LOCKED (open for writing elsewhere, in
 /// this process or another), VECSTORE_CORRUPT, VECSTORE_VERSION_MISMATCH,
 /// VECSTORE_IO, VECSTORE_NO_SPACE.
@@ -159,9 +165,14 @@ pub extern "C" fn vecstore_open(
 
 /// Makes every acknowledged write durable (a checkpoint, so the next open is
 /// instant) and releases the handle. Outstanding guards and cursors stay valid
-/// until they are released. The handle is released even when the final
-/// checkpoint fails (the status says so; the writes stay in the log and are
-/// recovered at the next open). NULL is a no-op. No other thread may use the
+/// and unchanged until they are released, also across a later open of the
+/// same store in this process. The handle is released even when the final
+/// checkpoint fails, and the status says so: under VECSTORE_DURABILITY_FSYNC
+/// and _FLUSH the writes stay in the log and are recovered at the next open;
+/// under VECSTORE_DURABILITY_NONE there is no log, and every write since the
+/// last barrier (vecstore_flush(), vecstore_checkpoint(), vecstore_compact())
+/// is lost. Call vecstore_flush() first to learn of such a failure while the
+/// handle can still retry. NULL is a no-op. No other thread may use the
 /// handle during or after this call.
 #[no_mangle]
 pub extern "C" fn vecstore_close(store: *mut vecstore_t) -> vecstore_status {
@@ -184,6 +195,13 @@ pub extern "C" fn vecstore_close(store: *mut vecstore_t) -> vecstore_status {
 
 /// Stores `vector` (`dimension` floats) under `id`, replacing any vector with
 /// that id. Durable on return as the store's durability mode says.
+/// Any status but VECSTORE_OK means nothing was stored, with one exception: a
+/// failed fsync of the log (VECSTORE_IO or VECSTORE_NO_SPACE from a write
+/// under VECSTORE_DURABILITY_FSYNC whose record was appended) leaves the
+/// write's fate unknown, as for any store, and the handle then refuses every
+/// change (see vecstore_flush()). A write that passes the log size of an
+/// automatic checkpoint returns the status of the write itself; a failed
+/// automatic checkpoint is retried by the next write.
 /// Errors: VECSTORE_INVALID_ARGUMENT (NULL, non-finite value),
 /// VECSTORE_DIMENSION_MISMATCH, VECSTORE_READ_ONLY, VECSTORE_NO_SPACE, VECSTORE_IO.
 #[no_mangle]
@@ -452,14 +470,18 @@ pub extern "C" fn vecstore_set_durability(
 }
 
 /// Pre-allocates room for `vector_count` more vectors, so that many writes
-/// never wait for the files to grow.
+/// never wait for the files to grow. The room is one new data file when the
+/// current one lacks it; what the current one had left then counts as
+/// fragmentation until vecstore_compact().
 #[no_mangle]
 pub extern "C" fn vecstore_reserve(store: *mut vecstore_t, vector_count: u64) -> vecstore_status {
     with_store("vecstore_reserve", store, |h| h.store.reserve(vector_count))
 }
 
-/// Rewrites the live vectors of files holding deleted or overwritten ones and
-/// deletes those files; `*out_bytes_reclaimed` (may be NULL) receives the
+/// Rewrites the live vectors of files holding deleted or overwritten ones, or
+/// room that no write will use any more (files that stopped taking writes
+/// before they were full, as vecstore_reserve() can leave), and deletes
+/// those files; `*out_bytes_reclaimed` (may be NULL) receives the
 /// bytes of disk given back. Ends with a checkpoint (so it is also a barrier,
 /// like vecstore_checkpoint()). Readers, guards and cursors are not disturbed;
 /// writers wait until it ends. Crash-safe at every step.
