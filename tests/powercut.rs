@@ -87,9 +87,10 @@
 //! ```text
 //! cargo test --test powercut -- --nocapture
 //! VECSTORE_POWERCUT_SEED=<n>     replay a run of the random test
-//! VECSTORE_POWERCUT_RUNS=<n>     runs (default 24; 250 with VECSTORE_SOAK=1)
+//! VECSTORE_POWERCUT_RUNS=<n>     runs (default 32; 250 with VECSTORE_SOAK=1)
 //! VECSTORE_POWERCUT_CUTS=<n>     cut positions per run (default 48)
-//! VECSTORE_POWERCUT_VERBOSE=1    every run and every violation in full
+//! VECSTORE_POWERCUT_RUN=<i>      only run i of that seed (with the seed, a replay)
+//! VECSTORE_POWERCUT_VERBOSE=1    every run, its trace and every violation in full
 //! ```
 //!
 //! Each cut position is checked under three or four persistence models.
@@ -1028,6 +1029,8 @@ impl History {
     fn on_mark(&mut self, text: &str) {
         if text == "START" {
             self.in_flight = None;
+        } else if text.starts_with("KILL") {
+            // The shim killed the process; the page cache keeps everything.
         } else if let Some(rest) = text.strip_prefix("OPEN ") {
             let p: Vec<&str> = rest.split(' ').collect();
             self.mode = parse_mode(p[0]);
@@ -1065,8 +1068,15 @@ impl History {
             self.in_flight = Some(op);
         } else if text == "A" {
             let op = self.in_flight.take().expect("A follows B");
-            if op.is_barrier(self.mode) || (self.mode == Durability::Fsync && op.is_write()) {
-                self.floor = self.started();
+            // An FSYNC-mode write that changed something waited for the log's
+            // fdatasync, which covers every record before it too. A write
+            // that changed nothing (a delete of absent ids) syncs nothing.
+            let k = self.started();
+            let changed = self.hashes[k] != self.hashes[k - 1];
+            if op.is_barrier(self.mode)
+                || (self.mode == Durability::Fsync && op.is_write() && changed)
+            {
+                self.floor = k;
             }
             if let Op::SetMode(m) = op {
                 self.mode = m;
@@ -1353,6 +1363,7 @@ struct Summary {
     processes: u64,
     kills: u64,
     recovery_kills: u64,
+    torn_kills: u64,
     trace_file_ops: u64,
     cuts: u64,
     per_model: BTreeMap<&'static str, u64>,
@@ -1483,17 +1494,36 @@ impl CutSimulator<'_> {
     }
 }
 
-/// Records of a trace grouped by process: (pid, file ops, saw OPEN).
-fn processes(trace: &Trace) -> Vec<(u32, usize, bool)> {
-    let mut out: Vec<(u32, usize, bool)> = Vec::new();
+/// What one process did, from its records in the trace.
+#[derive(Default)]
+struct ProcessLife {
+    pid: u32,
+    file_ops: usize,
+    /// Its `Store::open` returned.
+    opened: bool,
+    /// The shim killed it (a KILL mark), and whether after a torn write.
+    killed: bool,
+    torn: bool,
+}
+
+/// The processes of a trace, in order.
+fn processes(trace: &Trace) -> Vec<ProcessLife> {
+    let mut out: Vec<ProcessLife> = Vec::new();
     for r in &trace.records {
-        if out.last().is_none_or(|p| p.0 != r.pid) {
-            out.push((r.pid, 0, false));
+        if out.last().is_none_or(|p| p.pid != r.pid) {
+            out.push(ProcessLife {
+                pid: r.pid,
+                ..ProcessLife::default()
+            });
         }
         let p = out.last_mut().unwrap();
         match &r.event {
-            Event::Mark(t) if t.starts_with("OPEN ") => p.2 = true,
-            e if e.is_file_op() => p.1 += 1,
+            Event::Mark(t) if t.starts_with("OPEN ") => p.opened = true,
+            Event::Mark(t) if t.starts_with("KILL") => {
+                p.killed = true;
+                p.torn = t == "KILL torn";
+            }
+            e if e.is_file_op() => p.file_ops += 1,
             _ => {}
         }
     }
@@ -1564,7 +1594,6 @@ impl RandomRun<'_> {
         let auto_checkpoint = if rng.below(3) == 0 { 4096 } else { 0 };
         let children = 2 + rng.below(3);
         let mut previous_killed = false;
-        let mut pids_killed = Vec::new();
         for c in 0..children {
             let spec = ChildSpec {
                 dir: run.root.join("store"),
@@ -1587,7 +1616,6 @@ impl RandomRun<'_> {
             let end = run_child(self.shim, &run, &spec, kill_at, tear);
             summary.processes += 1;
             previous_killed = end == ChildEnd::Killed;
-            pids_killed.push(previous_killed);
         }
         let trace = Trace::read(&run.trace);
         if verbose() {
@@ -1596,21 +1624,22 @@ impl RandomRun<'_> {
             }
         }
         let procs = processes(&trace);
-        for (i, (_, _, opened)) in procs.iter().enumerate() {
-            if pids_killed.get(i) == Some(&true) {
+        for p in &procs {
+            if p.killed {
                 summary.kills += 1;
-                if !opened {
-                    summary.recovery_kills += 1;
-                }
+                summary.recovery_kills += u64::from(!p.opened);
+                summary.torn_kills += u64::from(p.torn);
             }
         }
         summary.runs += 1;
         summary.trace_file_ops += trace.file_ops() as u64;
         let total = trace.records.len();
-        let mut cuts: BTreeSet<usize> = (0..cuts_per_run)
-            .map(|_| rng.below(total as u64 + 1) as usize)
-            .collect();
-        cuts.insert(total);
+        // Distinct positions, uniformly; the end of the trace always.
+        let mut cuts = BTreeSet::from([total]);
+        let wanted = (cuts_per_run as usize).min(total + 1);
+        while cuts.len() < wanted {
+            cuts.insert(rng.below(total as u64 + 1) as usize);
+        }
         let label = format!(
             "run {} (seed {}, {} mode, auto-checkpoint {auto_checkpoint}, {} processes)",
             self.index,
@@ -1653,7 +1682,7 @@ fn power_cuts_at_random_points_leave_an_acknowledged_prefix() {
         return;
     };
     let soak = soak();
-    let runs = env_u64("VECSTORE_POWERCUT_RUNS").unwrap_or(if soak { 250 } else { 24 });
+    let runs = env_u64("VECSTORE_POWERCUT_RUNS").unwrap_or(if soak { 250 } else { 32 });
     let cuts_per_run = env_u64("VECSTORE_POWERCUT_CUTS").unwrap_or(48);
     let seed = seed_from_env("VECSTORE_POWERCUT_SEED");
     eprintln!("powercut: {runs} runs x {cuts_per_run} cuts, VECSTORE_POWERCUT_SEED={seed}");
@@ -1677,11 +1706,16 @@ fn power_cuts_at_random_points_leave_an_acknowledged_prefix() {
     let mut summary = Summary::default();
     let mut rng = Rng(seed | 1);
     let mut violations = Vec::new();
+    let only = env_u64("VECSTORE_POWERCUT_RUN");
     for index in 0..runs {
+        let run_seed = rng.next();
+        if only.is_some_and(|o| o != index) {
+            continue;
+        }
         let run = RandomRun {
             shim: &shim,
             base: base.path(),
-            seed: rng.next(),
+            seed: run_seed,
             index,
             full_child_ops,
         };
@@ -1693,13 +1727,15 @@ fn power_cuts_at_random_points_leave_an_acknowledged_prefix() {
         .map(|(m, n)| format!("{m} {n}"))
         .collect();
     eprintln!(
-        "powercut: {} runs, {} processes, {} kills ({} during recovery), {} recorded file ops, \
+        "powercut: {} runs, {} processes, {} kills ({} during recovery, {} after a torn write), \
+         {} recorded file ops, \
          {} cuts ({}), {} states opened ({} NotFound before the first open), {} acknowledged \
          operations checked, {} violations, {:.1} s (VECSTORE_POWERCUT_SEED={seed})",
         summary.runs,
         summary.processes,
         summary.kills,
         summary.recovery_kills,
+        summary.torn_kills,
         summary.trace_file_ops,
         summary.cuts,
         per_model.join(", "),

@@ -17,6 +17,7 @@
  *   PCUT_TEAR=1   if that operation is a write/pwrite spanning a 512-byte
  *                 file-offset boundary, first perform and record a prefix of
  *                 it ending at such a boundary (a kill inside a big pwrite)
+ * A kill appends the mark "KILL" (or "KILL torn" after a torn write) first.
  *
  * The real operations are issued as raw system calls, and records are
  * appended with a raw writev, so the shim never calls itself. A record is
@@ -107,7 +108,20 @@ __attribute__((constructor)) static void recorder_init(void) {
     trace_fd = (int)syscall(SYS_openat, AT_FDCWD, t, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
-static void die(void) {
+static void emit(uint32_t kind, uint32_t flags, uint64_t ino, int64_t off, int64_t len, const char *p1,
+                 const char *p2, const void *data, size_t dlen);
+
+/* Kills this process from inside the shim. A KILL mark first tells the
+   parent where and how the process died (the mark is not a file operation). */
+static void die_marked(const char *how) {
+    if (trace_fd >= 0) emit(K_MARK, 0, 0, 0, 0, NULL, NULL, how, strlen(how));
+    syscall(SYS_kill, getpid(), SIGKILL);
+    for (;;) pause();
+}
+
+static void die(void) { die_marked("KILL"); }
+
+static void die_unmarked(void) {
     syscall(SYS_kill, getpid(), SIGKILL);
     for (;;) pause();
 }
@@ -278,6 +292,7 @@ static ssize_t do_write(int fd, const void *buf, size_t count, int64_t off, int 
                 ssize_t n = positional ? syscall(SYS_pwrite64, fd, buf, prefix, off)
                                        : syscall(SYS_write, fd, buf, prefix);
                 if (n > 0) emit(K_WRITE, 0, ino, at, n, rel, NULL, buf, (size_t)n);
+                if (n > 0) die_marked("KILL torn");
             }
         }
         die();
@@ -523,6 +538,7 @@ void pcut_mark(const char *text, size_t len) {
     pthread_mutex_unlock(&lock);
 }
 
-void pcut_kill_now(void) { die(); }
+/* The workload's own kill: no KILL mark, the workload marks what it wants. */
+void pcut_kill_now(void) { die_unmarked(); }
 
 long pcut_op_count(void) { return __atomic_load_n(&ops, __ATOMIC_SEQ_CST); }
