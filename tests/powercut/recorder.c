@@ -13,7 +13,9 @@
  *   PCUT_TRACE    trace file (outside the root), opened O_APPEND: records of
  *                 successive processes follow each other in order
  *   PCUT_KILL_AT  N > 0: SIGKILL this process instead of performing the Nth
- *                 recorded file operation of this process (marks do not count)
+ *                 recorded file operation of this process (marks do not count;
+ *                 a call that then fails counts but leaves no record, which
+ *                 the engine's calls on tmpfs never do)
  *   PCUT_TEAR=1   if that operation is a write/pwrite spanning a 512-byte
  *                 file-offset boundary, first perform and record a prefix of
  *                 it ending at such a boundary (a kill inside a big pwrite)
