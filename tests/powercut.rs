@@ -1464,6 +1464,9 @@ struct CutSimulator<'a> {
     /// Treat the store directory's own entry as durable in every state
     /// (targeted scenarios that look past finding 8).
     keep_root_entries: bool,
+    /// A reopen checkpointed during its recovery before the current cut:
+    /// tags damaged-slot violations, to tell finding 1 from anything else.
+    recovery_checkpointed: bool,
 }
 
 impl CutSimulator<'_> {
@@ -1476,6 +1479,10 @@ impl CutSimulator<'_> {
         let mut fs = FsModel::new();
         let mut history = History::new();
         let mut n = 0;
+        // For diagnosis: whether some reopen checkpointed during recovery
+        // (the path of review finding 1) before the cut.
+        let mut opening = false;
+        self.recovery_checkpointed = false;
         for pos in 0..=trace.records.len() {
             if cuts.contains(&pos) {
                 self.summary.cuts += 1;
@@ -1501,6 +1508,14 @@ impl CutSimulator<'_> {
                     "{}: the trace at record {pos} (pid {}, {:?}) does not fit the model: {why}",
                     self.label, record.pid, record.event
                 );
+            }
+            match &record.event {
+                Event::Mark(t) if t == "START" => opening = history.opened,
+                Event::Mark(t) if t.starts_with("OPEN ") => opening = false,
+                Event::Rename { to, .. } if opening && to == "store/index.vsi" => {
+                    self.recovery_checkpointed = true;
+                }
+                _ => {}
             }
             if let Event::Mark(text) = &record.event {
                 history.on_mark(text);
@@ -1561,6 +1576,14 @@ impl CutSimulator<'_> {
             Ok(Ok(None)) => {
                 self.summary.not_found += 1;
                 return None;
+            }
+            Ok(Err(v)) if v.class.starts_with("reads fail") => {
+                let tag = if self.recovery_checkpointed {
+                    "after a recovery checkpointed"
+                } else {
+                    "no recovery checkpoint before the cut"
+                };
+                (format!("{} [{tag}]", v.class), v.detail)
             }
             Ok(Err(v)) => (v.class, v.detail),
             Err(_) => ("panic while checking".to_string(), String::new()),
@@ -1775,6 +1798,7 @@ impl RandomRun<'_> {
             rng: Rng(rng.next() | 1),
             first_violations: Vec::new(),
             keep_root_entries: false,
+            recovery_checkpointed: false,
         };
         // Every cut: none, prefix, subset, and all, entries-none or
         // data-none in turn.
@@ -1923,6 +1947,7 @@ impl Scenario {
             rng: Rng(0x9e37_79b9_7f4a_7c15),
             first_violations: Vec::new(),
             keep_root_entries: self.keep_root_entries,
+            recovery_checkpointed: false,
         };
         let fs = sim.simulate(&trace, &cuts, &|_| self.models.clone());
         let found = std::mem::take(&mut sim.first_violations);
