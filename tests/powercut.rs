@@ -1241,6 +1241,23 @@ fn describe_diff(actual: &Content, expected: &Content) -> String {
     out
 }
 
+/// Opens a store just closed by this process. Another test thread may be
+/// spawning a child at that moment: between its fork and its exec the child
+/// shares our LOCK descriptor, and with it the flock, so `Locked` is retried
+/// briefly (it is not the engine's doing).
+fn reopen(path: &Path, options: &Options) -> vecstore::Result<Store> {
+    let mut tries = 0;
+    loop {
+        match Store::open(path, 0, options) {
+            Err(e) if e.kind() == ErrorKind::Locked && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Opens the state in `dir` (the root of a materialized state) and checks it
 /// against the history; on success, proves the store still works.
 struct Checker;
@@ -1306,7 +1323,7 @@ impl Checker {
                 .put(PROBE_ID, &probe)
                 .map_err(|e| format!("put: {e}"))?;
             store.close().map_err(|e| format!("close: {e}"))?;
-            let again = Store::open(&path, 0, &options).map_err(|e| format!("reopen: {e}"))?;
+            let again = reopen(&path, &options).map_err(|e| format!("reopen: {e}"))?;
             let content = read_store(&again)?;
             again.close().map_err(|e| format!("second close: {e}"))?;
             Ok(content)
