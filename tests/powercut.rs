@@ -1492,7 +1492,7 @@ impl CutSimulator<'_> {
         trace: &Trace,
         cuts: &BTreeSet<usize>,
         models: &dyn Fn(usize) -> Vec<CutModel>,
-    ) -> FsModel {
+    ) {
         let mut fs = FsModel::new();
         let mut history = History::new();
         let mut n = 0;
@@ -1542,7 +1542,6 @@ impl CutSimulator<'_> {
                 }
             }
         }
-        fs
     }
 
     fn check_cut(&mut self, pos: usize, fs: &FsModel, history: &History, model: CutModel) {
@@ -1669,7 +1668,21 @@ fn processes(trace: &Trace) -> Vec<ProcessLife> {
 
 /// The recorder self-check: everything the trace says, applied, must be the
 /// real directory, byte for byte.
-fn self_check(label: &str, fs: &FsModel, run: &RunDir, scratch: &Path) {
+/// Runs before any cut is checked, so a broken recorder fails first instead
+/// of producing violations from a wrong model.
+fn self_check(label: &str, trace: &Trace, run: &RunDir, scratch: &Path) {
+    let mut fs = FsModel::new();
+    for (pos, record) in trace.records.iter().enumerate() {
+        if let Err(why) = fs.apply(&record.event) {
+            panic!(
+                "{label}: RECORDER SELF-CHECK FAILED: record {pos} (pid {}, {}) does not fit \
+                 the model: {why}",
+                record.pid,
+                record.event.brief()
+            );
+        }
+    }
+    let fs = &fs;
     let dest = scratch.join("self-check");
     let _ = std::fs::remove_dir_all(&dest);
     let mut rng = Rng(1);
@@ -1808,6 +1821,7 @@ impl RandomRun<'_> {
             );
         }
         let scratch = run.trace.parent().unwrap().to_path_buf();
+        self_check(&label, &trace, &run, &scratch);
         let mut sim = CutSimulator {
             label: label.clone(),
             scratch: &scratch,
@@ -1819,11 +1833,10 @@ impl RandomRun<'_> {
         };
         // Every cut: none, prefix, subset, and all, entries-none or
         // data-none in turn.
-        let fs = sim.simulate(&trace, &cuts, &|n| {
+        sim.simulate(&trace, &cuts, &|n| {
             vec![NONE, PREFIX, SUBSET, [ALL, ENTRIES_NONE, DATA_NONE][n % 3]]
         });
         let found = std::mem::take(&mut sim.first_violations);
-        self_check(&label, &fs, &run, &scratch);
         let _ = std::fs::remove_dir_all(run.trace.parent().unwrap());
         found
     }
@@ -1957,6 +1970,7 @@ impl Scenario {
         };
         let mut summary = Summary::default();
         let scratch = base.path().to_path_buf();
+        self_check(self.name, &trace, &run, &scratch);
         let mut sim = CutSimulator {
             label: format!("scenario {}", self.name),
             scratch: &scratch,
@@ -1966,9 +1980,8 @@ impl Scenario {
             keep_root_entries: self.keep_root_entries,
             recovery_checkpointed: false,
         };
-        let fs = sim.simulate(&trace, &cuts, &|_| self.models.clone());
+        sim.simulate(&trace, &cuts, &|_| self.models.clone());
         let found = std::mem::take(&mut sim.first_violations);
-        self_check(self.name, &fs, &run, &scratch);
         eprintln!(
             "scenario {}: {total} records, {} cuts, {} states, {} violations",
             self.name, summary.cuts, summary.states_opened, summary.violations
