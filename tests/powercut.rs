@@ -76,7 +76,11 @@
 //!   everything else, a state that lost it is reported and then built again
 //!   with the root's entries kept ("store directory's entry kept"). `all` is
 //!   the control: it is what a process kill leaves, which `tests/crash.rs`
-//!   already checks, and must never fail.
+//!   already checks, and must never fail. Two tags help diagnosis: a damaged
+//!   slot says whether a reopen had checkpointed during recovery before the
+//!   cut (finding 1's path), and a content violation whether an open had
+//!   returned while the store directory had entries not yet durable, with no
+//!   directory fsync since (the found-checkpoint bug).
 //! - **Recorder self-check**: after every run (all processes gone) the
 //!   `all` state at the end of the trace must equal the real store directory
 //!   byte for byte, names and contents. A difference means a missed or
@@ -1484,6 +1488,10 @@ struct CutSimulator<'a> {
     /// A reopen checkpointed during its recovery before the current cut:
     /// tags damaged-slot violations, to tell finding 1 from anything else.
     recovery_checkpointed: bool,
+    /// An open returned while the store directory had entries not yet
+    /// durable, and no fsync of it followed before the cut: tags content
+    /// violations (the found-checkpoint bug).
+    open_over_pending: bool,
 }
 
 impl CutSimulator<'_> {
@@ -1500,6 +1508,7 @@ impl CutSimulator<'_> {
         // (the path of review finding 1) before the cut.
         let mut opening = false;
         self.recovery_checkpointed = false;
+        self.open_over_pending = false;
         for pos in 0..=trace.records.len() {
             if cuts.contains(&pos) {
                 self.summary.cuts += 1;
@@ -1532,6 +1541,9 @@ impl CutSimulator<'_> {
                 Event::Rename { to, .. } if opening && to == "store/index.vsi" => {
                     self.recovery_checkpointed = true;
                 }
+                Event::Sync {
+                    dir: true, path, ..
+                } if path == "store" => self.open_over_pending = false,
                 _ => {}
             }
             if let Event::Mark(text) = &record.event {
@@ -1539,6 +1551,7 @@ impl CutSimulator<'_> {
                 if text.starts_with("OPEN ") && fs.store_entries_pending() {
                     history.floor_reason += " (while the store directory still had entries not \
                                              yet durable)";
+                    self.open_over_pending = true;
                 }
             }
         }
@@ -1598,6 +1611,14 @@ impl CutSimulator<'_> {
                     "after a recovery checkpointed"
                 } else {
                     "no recovery checkpoint before the cut"
+                };
+                (format!("{} [{tag}]", v.class), v.detail)
+            }
+            Ok(Err(v)) if v.class.contains("operations") => {
+                let tag = if self.open_over_pending {
+                    "after an open served entries not yet durable"
+                } else {
+                    "no open over entries not yet durable"
                 };
                 (format!("{} [{tag}]", v.class), v.detail)
             }
@@ -1830,6 +1851,7 @@ impl RandomRun<'_> {
             first_violations: Vec::new(),
             keep_root_entries: false,
             recovery_checkpointed: false,
+            open_over_pending: false,
         };
         // Every cut: none, prefix, subset, and all, entries-none or
         // data-none in turn.
@@ -1979,6 +2001,7 @@ impl Scenario {
             first_violations: Vec::new(),
             keep_root_entries: self.keep_root_entries,
             recovery_checkpointed: false,
+            open_over_pending: false,
         };
         sim.simulate(&trace, &cuts, &|_| self.models.clone());
         let found = std::mem::take(&mut sim.first_violations);
