@@ -76,11 +76,12 @@
 //!   everything else, a state that lost it is reported and then built again
 //!   with the root's entries kept ("store directory's entry kept"). `all` is
 //!   the control: it is what a process kill leaves, which `tests/crash.rs`
-//!   already checks, and must never fail. Two tags help diagnosis: a damaged
-//!   slot says whether a reopen had checkpointed during recovery before the
-//!   cut (finding 1's path), and a content violation whether an open had
-//!   returned while the store directory had entries not yet durable, with no
-//!   directory fsync since (the found-checkpoint bug).
+//!   already checks, and must never fail. Damaged-slot and content
+//!   violations carry tags for diagnosis: whether a reopen had checkpointed
+//!   during recovery before the cut (finding 1's path), and whether an open
+//!   had returned while the store directory had entries not yet durable,
+//!   with no directory fsync since (the found-checkpoint bug); "neither
+//!   known path" would mean something new.
 //! - **Recorder self-check**: after every run (all processes gone) the
 //!   `all` state at the end of the trace must equal the real store directory
 //!   byte for byte, names and contents. A difference means a missed or
@@ -1606,19 +1607,20 @@ impl CutSimulator<'_> {
                 self.summary.not_found += 1;
                 return None;
             }
-            Ok(Err(v)) if v.class.starts_with("reads fail") => {
-                let tag = if self.recovery_checkpointed {
-                    "after a recovery checkpointed"
+            // Damaged slots and wrong contents: say which known path led here.
+            Ok(Err(v)) if v.class.starts_with("reads fail") || v.class.contains("operations") => {
+                let tags = [
+                    (self.recovery_checkpointed, "after a recovery checkpointed"),
+                    (
+                        self.open_over_pending,
+                        "after an open served entries not yet durable",
+                    ),
+                ];
+                let tags: Vec<&str> = tags.iter().filter(|t| t.0).map(|t| t.1).collect();
+                let tag = if tags.is_empty() {
+                    "neither known path".to_string()
                 } else {
-                    "no recovery checkpoint before the cut"
-                };
-                (format!("{} [{tag}]", v.class), v.detail)
-            }
-            Ok(Err(v)) if v.class.contains("operations") => {
-                let tag = if self.open_over_pending {
-                    "after an open served entries not yet durable"
-                } else {
-                    "no open over entries not yet durable"
+                    tags.join("; ")
                 };
                 (format!("{} [{tag}]", v.class), v.detail)
             }
