@@ -311,12 +311,19 @@ impl Segment {
         self.sync_then(true)
     }
 
+    /// Syncs through the write descriptor, or through a new one when the
+    /// segment has none: its dirty pages may have been written by another
+    /// handle or a killed process, and fsync reaches every page of the file.
     fn sync_then(&self, close: bool) -> Result<()> {
         let mut file = self.file.lock();
-        if let Some(f) = file.as_ref() {
-            f.sync_data()
-                .map_err(|e| Error::io("sync segment", &self.path, &e))?;
-        }
+        let synced = match file.as_ref() {
+            Some(f) => f.sync_data(),
+            None => OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .and_then(|f| f.sync_data()),
+        };
+        synced.map_err(|e| Error::io("sync segment", &self.path, &e))?;
         if close {
             *file = None;
         }

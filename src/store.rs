@@ -217,6 +217,9 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer.lock();
+        // A killed writer may have renamed a checkpoint into place without
+        // syncing the directory: what this handle serves must not go back.
+        sync_dir(&self.dir)?;
         remove_orphans(&self.dir, &self.index.read())?;
         w.log = Some(Log::open(&self.dir, self.dimension, w.log_valid_len)?);
         if w.dirty {
