@@ -257,8 +257,9 @@ struct vecstore_options vecstore_options_default(void);
  * a handle to release with vecstore_close().
  *
  * Opening recovers from a crash or a power cut: log records after the last
- * checkpoint are replayed, a torn tail (records that were never synced) is
- * dropped, and what was replayed is made durable before the call returns.
+ * checkpoint are replayed and a torn tail (records that were never synced)
+ * is dropped; a read-write open makes what it recovered durable before it
+ * returns (a read-only one writes nothing).
  * A new store and the directories made for it are durable on return. An
  * open that fails leaves the directory as it found it (no `LOCK` file, no
  * half-made store), apart from the repairs of a recovery that got that far.
@@ -298,7 +299,9 @@ enum vecstore_status vecstore_close(vecstore_t *store);
  * write's fate unknown, as for any store, and the handle then refuses every
  * change (see vecstore_flush()). A write that passes the log size of an
  * automatic checkpoint returns the status of the write itself; a failed
- * automatic checkpoint is retried by the next write.
+ * automatic checkpoint is retried by the next write, except one that failed
+ * to sync a file, after which every change is refused as after any failed
+ * fsync.
  * Errors: VECSTORE_INVALID_ARGUMENT (NULL, non-finite value),
  * VECSTORE_DIMENSION_MISMATCH, VECSTORE_READ_ONLY, VECSTORE_NO_SPACE, VECSTORE_IO.
  */

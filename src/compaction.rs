@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::files::sync_dir;
 use crate::guard::corrupt_slot;
-use crate::index::{SlotRef, SnapshotSegment};
+use crate::index::{SegmentSlots, SlotRef, SnapshotSegment};
 use crate::segment::slot_id;
 use crate::store::Store;
 
@@ -32,22 +32,32 @@ impl Store {
         let mut w = self.writer_checked()?;
         let (victims, live, bytes_before) = {
             let index = self.index.read();
+            let active = w.active.and_then(|a| index.segment(a));
             // Dead slots, and room no write will ever use: segments other
             // than the active one stop taking writes.
-            let victims: Vec<SnapshotSegment> = index
+            let mut chosen: Vec<&SegmentSlots> = index
                 .segments()
                 .filter(|s| s.dead() > 0 || (s.room() > 0 && w.active != Some(s.segment.id())))
+                .collect();
+            let live = |chosen: &[&SegmentSlots]| chosen.iter().map(|s| s.live).sum::<u64>();
+            // Moving more than the active segment has room for takes a new
+            // one; the active segment then stops taking writes, so it goes
+            // too rather than strand its room.
+            if let Some(active) = active {
+                let chosen_already = chosen.iter().any(|s| s.segment.id() == active.segment.id());
+                if !chosen.is_empty() && !chosen_already && live(&chosen) > active.room() {
+                    chosen.push(active);
+                }
+            }
+            let victims: Vec<SnapshotSegment> = chosen
+                .iter()
                 .map(|s| SnapshotSegment {
                     segment: s.segment.clone(),
                     live_bits: s.live_bits.clone(),
                 })
                 .collect();
-            let live: u64 = victims
-                .iter()
-                .map(|v| index.segment(v.segment.id()).map_or(0, |s| s.live))
-                .sum();
             let bytes: u64 = index.segments().map(|s| s.segment.file_bytes()).sum();
-            (victims, live, bytes)
+            (victims, live(&chosen), bytes)
         };
         if victims.is_empty() {
             // Still a barrier, as a compaction that moved vectors is.

@@ -163,16 +163,20 @@ pub(crate) fn create_dir_durably(dir: &Path) -> Result<Vec<PathBuf>> {
                 return Err(Error::io("create directory", &level, &e));
             }
         }
-        let parent = match level.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if let Err(e) = sync_dir(parent) {
+        if let Err(e) = sync_dir(&parent_of(&level)) {
             remove_dirs(&created);
             return Err(e);
         }
     }
     Ok(created)
+}
+
+/// The directory that holds `path` (`.` for a bare name).
+pub(crate) fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Removes directories made by [`create_dir_durably`], innermost first

@@ -429,11 +429,10 @@ impl Log {
             file.set_len(valid_len)
                 .map_err(|e| Error::io("cut torn tail of", &path, &e))?;
         }
-        // A log without records claims nothing durable: no sync needed.
-        if len != valid_len || valid_len > HEADER_LEN as u64 {
-            file.sync_all()
-                .map_err(|e| Error::io("sync log", &path, &e))?;
-        }
+        // Even a log without records: the disk may still hold the previous
+        // generation under its old header (a writer killed inside a trim).
+        file.sync_all()
+            .map_err(|e| Error::io("sync log", &path, &e))?;
         let file = Arc::new(file);
         let commit = Arc::new(GroupCommit::new(file.clone(), path.clone(), valid_len));
         let mut log = Log {

@@ -37,7 +37,8 @@ pub struct Options {
     /// log's size and the time a reopen spends replaying it; 0 = library
     /// default (512 MiB). A failed automatic checkpoint does not fail the
     /// write that triggered it: the write was applied, and the next one tries
-    /// again.
+    /// again (unless a file failed to sync, after which every change is
+    /// refused until the store is reopened).
     pub auto_checkpoint_log_bytes: u64,
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::sync_dir;
+use crate::files::{parent_of, sync_dir};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
@@ -292,14 +292,21 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     // opens as "no store" and is created afresh. The directory is synced in
     // between: the checkpoint's rename must not become durable before the
     // entries of the log and the lock file do.
+    // The directory's own entry is synced too: a writer killed between
+    // making the directory and syncing its parent leaves one that exists
+    // only until the next power cut.
     let log_path = dir.join(log::FILE_NAME);
     let index = Index::default();
-    let made = log::create(dir, dimension)
+    let made = sync_dir(&parent_of(dir))
+        .and_then(|()| log::create(dir, dimension))
         .and_then(|()| sync_dir(dir))
         .and_then(|()| checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index)));
     if let Err(e) = made {
-        // A failed creation leaves nothing behind but what it found.
+        // A failed creation leaves nothing behind but what it found; the
+        // checkpoint goes first, durably, so no power cut can leave it
+        // without its log.
         let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
+        let _ = sync_dir(dir);
         let _ = std::fs::remove_file(&log_path);
         return Err(e);
     }

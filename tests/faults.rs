@@ -1206,12 +1206,12 @@ fn run_repro(scenario: &str, fault: &[(&str, &str)]) -> (tempfile::TempDir, Vec<
 /// FSYNC write is lost. (Sweep: fsync wal.log at the trim of a checkpoint.)
 #[test]
 fn failed_log_trim_fsync_loses_no_acknowledged_write() {
-    // fsync calls on wal.log: 1 = creation, 2 = the checkpoint's trim.
+    // fsync calls on wal.log: 1 = creation, 2 = the open, 3 = the checkpoint's trim.
     let (root, lines) = run_repro(
         "log_reset",
         &[
             ("FAULT_OP", "fsync"),
-            ("FAULT_NTH", "2"),
+            ("FAULT_NTH", "3"),
             ("FAULT_ERRNO", "EIO"),
             ("FAULT_PATH_SUBSTR", "/store/wal.log"),
         ],
@@ -1248,12 +1248,12 @@ fn failed_log_trim_fsync_loses_no_acknowledged_write() {
 #[test]
 fn failed_growth_dir_fsync_leaves_the_store_writable() {
     // fsync calls on the directory: 1 = the new store's log and lock file,
-    // 2 = its checkpoint, 3 = the first growth.
+    // 2 = its checkpoint, 3 = the writer's open, 4 = the first growth.
     let (_root, lines) = run_repro(
         "grow_dir",
         &[
             ("FAULT_OP", "fsync"),
-            ("FAULT_NTH", "3"),
+            ("FAULT_NTH", "4"),
             ("FAULT_ERRNO", "EIO"),
             ("FAULT_PATH_SUBSTR", "/store$"),
         ],

@@ -593,3 +593,42 @@ fn compaction_is_a_barrier_even_with_nothing_to_reclaim() {
     let copy = Store::open(dir.path().join("b"), 0, &Options::default()).unwrap();
     assert_eq!(get(&copy, 1), Some(vec![1.0, 2.0]));
 }
+
+/// A compaction that needs a new segment retires the active one: that
+/// segment must be compacted too, or its free room is stranded and the next
+/// compaction moves everything again (found by review: fragmentation 0.25
+/// right after a compaction, 2400 more bytes reclaimed by a second one).
+#[test]
+fn compaction_leaves_nothing_for_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        8,
+        &Options {
+            initial_capacity: 100,
+            ..opts(Durability::Fsync)
+        },
+    )
+    .unwrap();
+    let batch = |ids: std::ops::Range<u64>| {
+        let ids: Vec<u64> = ids.collect();
+        let data: Vec<f32> = ids.iter().flat_map(|&i| vector(i, 8)).collect();
+        store.put_batch(&ids, &data).unwrap();
+    };
+    batch(0..100); // segment 1, full
+    batch(1000..1050); // segment 2 (active), half used
+    store.delete(0).unwrap(); // segment 1: one dead slot, 99 live
+    assert!(store.compact().unwrap() > 0);
+    let after = store.stats();
+    assert_eq!(after.fragmentation, 0.0, "{after:?}");
+    assert_eq!(
+        store.compact().unwrap(),
+        0,
+        "the second compaction had work"
+    );
+    let mut out = vec![0.0; 8];
+    for id in (1..100).chain(1000..1050) {
+        store.get(id, &mut out).unwrap();
+        assert_eq!(out, vector(id, 8), "id {id}");
+    }
+}
