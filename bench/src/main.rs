@@ -6,7 +6,9 @@
 //!
 //! Workloads for `--only`: bulk, replay, puts, threads, gets, scan,
 //! lifecycle (checkpoint, reopen, delete, compaction, latency during
-//! compaction), memory, search. Timings are printed, never asserted.
+//! compaction), memory, search, torn (open after a torn batch of 512 MiB,
+//! 16 MiB with `--quick`; vecstore only, independent of `--sizes`).
+//! Timings are printed, never asserted.
 
 mod data;
 mod engines;
@@ -15,6 +17,7 @@ mod limits;
 mod memory;
 mod report;
 mod results;
+mod torn;
 mod util;
 mod workloads;
 
@@ -31,7 +34,7 @@ use report::SizeReport;
 use results::Results;
 use workloads::{Ctx, Loaded, Plan};
 
-const WORKLOADS: [&str; 9] = [
+const WORKLOADS: [&str; 10] = [
     "bulk",
     "replay",
     "puts",
@@ -41,6 +44,7 @@ const WORKLOADS: [&str; 9] = [
     "lifecycle",
     "memory",
     "search",
+    "torn",
 ];
 
 struct Args {
@@ -102,6 +106,20 @@ impl Args {
         self.only.is_empty() || self.only.iter().any(|w| w == workload)
     }
 
+    /// Whether any workload measured per size (`--sizes`) is selected.
+    fn runs_sized(&self) -> bool {
+        WORKLOADS.iter().any(|w| *w != "torn" && self.runs(w))
+    }
+
+    /// The torn-batch workload's plan.
+    fn torn_plan(&self) -> torn::Plan {
+        torn::Plan {
+            record_bytes: if self.quick { 16 << 20 } else { 512 << 20 },
+            dim: 128,
+            runs: if self.quick { 3 } else { 5 },
+        }
+    }
+
     /// Whether anything needs the data set loaded into each store.
     fn needs_loaded(&self) -> bool {
         ["bulk", "replay", "gets", "scan", "lifecycle", "search"]
@@ -153,6 +171,8 @@ fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let outcome = if argv.first().map(String::as_str) == Some(memory::CHILD_FLAG) {
         memory::child_main(&argv[1..])
+    } else if argv.first().map(String::as_str) == Some(torn::CHILD_FLAG) {
+        torn::child_main(&argv[1..])
     } else {
         Args::parse(argv.into_iter()).and_then(|args| run(&args))
     };
@@ -189,7 +209,12 @@ fn run(args: &Args) -> Result<()> {
          fraction of the machine's limit reached.\n"
     );
     let mut reports = Vec::new();
-    for &(n, dim) in &args.sizes {
+    let sizes = if args.runs_sized() {
+        &args.sizes[..]
+    } else {
+        &[]
+    };
+    for &(n, dim) in sizes {
         let started = Instant::now();
         let report = run_size(args, n, dim, root)?;
         println!(
@@ -206,8 +231,34 @@ fn run(args: &Args) -> Result<()> {
         );
         reports.push(report);
     }
+    let torn = if args.runs("torn") {
+        let started = Instant::now();
+        let report = torn::run(&args.torn_plan(), root)?;
+        println!(
+            "## open after a torn batch: {} x {} in one put_batch  ({:.0} s)\n",
+            report.n,
+            report.dim,
+            started.elapsed().as_secs_f64()
+        );
+        println!(
+            "vecstore = Store::open read-write (median), limit = std::fs::read of \
+             the same log file (median, warm cache); vecstore/limit >= 0.50 means \
+             the open took at most 2x the read.\n"
+        );
+        println!("{}", report::table(&report.results));
+        for note in &report.results.notes {
+            println!("note: {note}");
+        }
+        println!(
+            "\ntargets (torn):\n{}",
+            report::targets_text(&report.targets)
+        );
+        Some(report)
+    } else {
+        None
+    };
     if let Some(path) = &args.json {
-        std::fs::write(path, report::json(&facts, &reports))?;
+        std::fs::write(path, report::json(&facts, &reports, torn.as_ref()))?;
         println!("JSON written to {}", path.display());
     }
     Ok(())

@@ -242,68 +242,82 @@ fn json_num(v: Option<f64>) -> String {
     }
 }
 
-/// The whole run as JSON: run facts, then per size every row and target.
-pub fn json(facts: &[(&str, String)], sizes: &[SizeReport]) -> String {
+/// The whole run as JSON: run facts, then per size every row and target,
+/// then the torn-batch workload (same shape as a size) if it ran.
+pub fn json(facts: &[(&str, String)], sizes: &[SizeReport], torn: Option<&SizeReport>) -> String {
     let mut out = String::from("{\n");
     for (key, val) in facts {
         let _ = writeln!(out, "  {}: {},", json_str(key), json_str(val));
     }
     out.push_str("  \"sizes\": [\n");
     for (i, size) in sizes.iter().enumerate() {
-        let r = &size.results;
-        let _ = writeln!(
-            out,
-            "    {{\"n\": {}, \"dim\": {}, \"rows\": [",
-            size.n, size.dim
-        );
-        let rows: Vec<&_> = METRICS
-            .iter()
-            .filter(|m| (0..COLUMNS).any(|c| r.get(m.key, c).is_some()))
-            .collect();
-        for (j, m) in rows.iter().enumerate() {
-            let better = match m.better {
-                Better::Higher => "higher",
-                Better::Lower => "lower",
-                Better::Info => "info",
-            };
-            let _ = write!(
-                out,
-                "      {{\"key\": {}, \"label\": {}, \"unit\": {}, \"better\": {}, \"vecstore\": {}, \"velesdb\": {}, \"lmdb\": {}, \"limit\": {}, \"vs_velesdb\": {}, \"vs_lmdb\": {}, \"vs_limit\": {}}}",
-                json_str(m.key),
-                json_str(m.label),
-                json_str(m.unit),
-                json_str(better),
-                json_num(r.get(m.key, 0)),
-                json_num(r.get(m.key, 1)),
-                json_num(r.get(m.key, 2)),
-                json_num(r.get(m.key, LIMIT)),
-                json_num(r.advantage(m, 1)),
-                json_num(r.advantage(m, 2)),
-                json_num(r.advantage(m, LIMIT)),
-            );
-            out.push_str(if j + 1 < rows.len() { ",\n" } else { "\n" });
-        }
-        out.push_str("    ], \"targets\": [\n");
-        for (j, t) in size.targets.iter().enumerate() {
-            let met = t.met.map_or("null".into(), |m| m.to_string());
-            let _ = write!(
-                out,
-                "      {{\"name\": {}, \"measured\": {}, \"met\": {met}}}",
-                json_str(t.name),
-                json_str(&t.measured)
-            );
-            out.push_str(if j + 1 < size.targets.len() {
-                ",\n"
-            } else {
-                "\n"
-            });
-        }
-        out.push_str("    ], \"notes\": [");
-        let notes: Vec<String> = r.notes.iter().map(|n| json_str(n)).collect();
-        out.push_str(&notes.join(", "));
-        out.push_str("]}");
+        out.push_str("    ");
+        out.push_str(&size_json(size));
         out.push_str(if i + 1 < sizes.len() { ",\n" } else { "\n" });
     }
-    out.push_str("  ]\n}\n");
+    out.push_str("  ],\n  \"torn\": ");
+    match torn {
+        Some(torn) => out.push_str(&size_json(torn)),
+        None => out.push_str("null"),
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+/// One size (or the torn workload): its rows, targets and notes.
+fn size_json(size: &SizeReport) -> String {
+    let r = &size.results;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{{\"n\": {}, \"dim\": {}, \"rows\": [",
+        size.n, size.dim
+    );
+    let rows: Vec<&_> = METRICS
+        .iter()
+        .filter(|m| (0..COLUMNS).any(|c| r.get(m.key, c).is_some()))
+        .collect();
+    for (j, m) in rows.iter().enumerate() {
+        let better = match m.better {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+            Better::Info => "info",
+        };
+        let _ = write!(
+            out,
+            "      {{\"key\": {}, \"label\": {}, \"unit\": {}, \"better\": {}, \"vecstore\": {}, \"velesdb\": {}, \"lmdb\": {}, \"limit\": {}, \"vs_velesdb\": {}, \"vs_lmdb\": {}, \"vs_limit\": {}}}",
+            json_str(m.key),
+            json_str(m.label),
+            json_str(m.unit),
+            json_str(better),
+            json_num(r.get(m.key, 0)),
+            json_num(r.get(m.key, 1)),
+            json_num(r.get(m.key, 2)),
+            json_num(r.get(m.key, LIMIT)),
+            json_num(r.advantage(m, 1)),
+            json_num(r.advantage(m, 2)),
+            json_num(r.advantage(m, LIMIT)),
+        );
+        out.push_str(if j + 1 < rows.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("    ], \"targets\": [\n");
+    for (j, t) in size.targets.iter().enumerate() {
+        let met = t.met.map_or("null".into(), |m| m.to_string());
+        let _ = write!(
+            out,
+            "      {{\"name\": {}, \"measured\": {}, \"met\": {met}}}",
+            json_str(t.name),
+            json_str(&t.measured)
+        );
+        out.push_str(if j + 1 < size.targets.len() {
+            ",\n"
+        } else {
+            "\n"
+        });
+    }
+    out.push_str("    ], \"notes\": [");
+    let notes: Vec<String> = r.notes.iter().map(|n| json_str(n)).collect();
+    out.push_str(&notes.join(", "));
+    out.push_str("]}");
     out
 }

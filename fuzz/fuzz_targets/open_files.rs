@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(dir.path().join("index.vsi"), index).unwrap();
     std::fs::write(dir.path().join("wal.log"), log).unwrap();
     std::fs::write(dir.path().join("seg-0000000001.vec"), segment).unwrap();
+    // A read-only open needs the lock file a writer creates; without it
+    // every read-only open would stop at NotFound before reading anything.
+    std::fs::write(dir.path().join("LOCK"), b"").unwrap();
     for read_only in [true, false] {
         let options = Options {
             read_only,

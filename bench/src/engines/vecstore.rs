@@ -16,10 +16,11 @@ impl Engine for Vecstore {
     const LOG_FILE: Option<&'static str> = Some("wal.log");
     type Reader<'a> = VecstoreReader<'a>;
 
-    /// A `PUTS` record of 1000: a 24-byte header, then per vector a slot
-    /// reference (8) and a slot image (16 + 4·dim).
+    /// A `PUTS` record of 1000: a 56-byte header (log format 2), then per
+    /// vector a slot reference (8) and a slot image (16 + 4·dim); no padding
+    /// (1000 such vectors are a multiple of 8 bytes).
     fn logged_vectors(bytes: u64, dim: usize) -> f64 {
-        bytes as f64 / (24.0 + 4.0 * dim as f64 + 24.0 / 1000.0)
+        bytes as f64 / (24.0 + 4.0 * dim as f64 + 56.0 / 1000.0)
     }
 
     fn open(dir: &Path, dim: usize, mode: Mode) -> Result<Self> {
