@@ -29,12 +29,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bits, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng};
+use common::{
+    bits, child, copy_dir, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng,
+};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -138,14 +139,6 @@ fn build_template(root: &Path, mode: Durability, killed: bool, seed: u64) -> Tem
         copy_dir(&live_dir, &dir);
     }
     Template { name, dir, history }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
 }
 
 /// Every file of a directory with its bytes.
@@ -844,14 +837,7 @@ fn random_damage_never_yields_wrong_vectors() {
         env_u64("VECSTORE_CORRUPTION_TRIALS").unwrap_or(if soak { 200_000 } else { 5_000 });
     let seed: u64 = seed_from_env("VECSTORE_CORRUPTION_SEED");
     eprintln!("corruption test: {trials} trials, VECSTORE_CORRUPTION_SEED={seed}");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "corruption_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = child::command("corruption_child_process")
         .env(CHILD_ENV, format!("{trials} {seed}"))
         .output()
         .unwrap();

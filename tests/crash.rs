@@ -7,119 +7,19 @@
 //! `VECSTORE_CRASH_SEED` control the run; a failure prints the seed to replay;
 //! `VECSTORE_CRASH_VERBOSE=1` prints every trial.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bits, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng};
+use common::ops::{read_store, Content, Op, DIM};
+use common::{child, env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
-const DIM: usize = 8;
 const IDS: u64 = 300;
 const CHILD_ENV: &str = "VECSTORE_CRASH_CHILD";
-
-type Content = BTreeMap<u64, Vec<u32>>;
-
-/// The vector written for `id` at `version`: distinct for every write.
-fn vector(id: u64, version: u64) -> Vec<f32> {
-    versioned_vector(id, version, DIM)
-}
-
-/// One operation of the workload, as the child reports it.
-#[derive(Debug, Clone)]
-enum Op {
-    Put(u64, u64),
-    Batch(u64, Vec<u64>),
-    Delete(u64),
-    DeleteBatch(Vec<u64>),
-    Checkpoint,
-    Compact,
-    Flush,
-}
-
-impl Op {
-    fn encode(&self) -> String {
-        let list = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        match self {
-            Op::Put(id, v) => format!("put {id} {v}"),
-            Op::Batch(v, ids) => format!("batch {v} {}", list(ids)),
-            Op::Delete(id) => format!("del {id}"),
-            Op::DeleteBatch(ids) => format!("delb {}", list(ids)),
-            Op::Checkpoint => "ckpt".into(),
-            Op::Compact => "compact".into(),
-            Op::Flush => "flush".into(),
-        }
-    }
-
-    fn decode(line: &str) -> Op {
-        let parts: Vec<&str> = line.split(' ').collect();
-        let list = |s: &str| -> Vec<u64> {
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(|x| x.parse().unwrap())
-                .collect()
-        };
-        match parts[0] {
-            "put" => Op::Put(parts[1].parse().unwrap(), parts[2].parse().unwrap()),
-            "batch" => Op::Batch(parts[1].parse().unwrap(), list(parts[2])),
-            "del" => Op::Delete(parts[1].parse().unwrap()),
-            "delb" => Op::DeleteBatch(list(parts.get(1).copied().unwrap_or(""))),
-            "ckpt" => Op::Checkpoint,
-            "compact" => Op::Compact,
-            "flush" => Op::Flush,
-            other => panic!("unknown op {other}"),
-        }
-    }
-
-    fn is_barrier(&self) -> bool {
-        matches!(self, Op::Checkpoint | Op::Compact | Op::Flush)
-    }
-
-    fn apply(&self, content: &mut Content) {
-        match self {
-            Op::Put(id, v) => {
-                content.insert(*id, bits(&vector(*id, *v)));
-            }
-            Op::Batch(v, ids) => {
-                for id in ids {
-                    content.insert(*id, bits(&vector(*id, *v)));
-                }
-            }
-            Op::Delete(id) => {
-                content.remove(id);
-            }
-            Op::DeleteBatch(ids) => {
-                for id in ids {
-                    content.remove(id);
-                }
-            }
-            Op::Checkpoint | Op::Compact | Op::Flush => {}
-        }
-    }
-
-    fn run(&self, store: &Store) {
-        let r = match self {
-            Op::Put(id, v) => store.put(*id, &vector(*id, *v)),
-            Op::Batch(v, ids) => {
-                let data: Vec<f32> = ids.iter().flat_map(|id| vector(*id, *v)).collect();
-                store.put_batch(ids, &data)
-            }
-            Op::Delete(id) => match store.delete(*id) {
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                r => r,
-            },
-            Op::DeleteBatch(ids) => store.delete_batch(ids).map(|_| ()),
-            Op::Checkpoint => store.checkpoint(),
-            Op::Compact => store.compact().map(|_| ()),
-            Op::Flush => store.flush(),
-        };
-        r.unwrap_or_else(|e| panic!("{self:?}: {e}"));
-    }
-}
 
 fn random_op(rng: &mut Rng, version: u64) -> Op {
     let ids = |rng: &mut Rng, n: u64| (0..1 + rng.below(n)).map(|_| rng.below(IDS)).collect();
@@ -142,11 +42,7 @@ fn crash_child_process() {
         return;
     };
     let parts: Vec<&str> = spec.split(' ').collect();
-    let durability = match parts[1] {
-        "fsync" => Durability::Fsync,
-        "flush" => Durability::Flush,
-        _ => Durability::None,
-    };
+    let durability = parse_mode(parts[1]);
     let mut rng = Rng(parts[2].parse::<u64>().unwrap() | 1);
     let mut version: u64 = parts[3].parse().unwrap();
     let options = Options {
@@ -177,15 +73,7 @@ fn run_child(
     first_version: u64,
     delay: Duration,
 ) -> Vec<String> {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "crash_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = child::command("crash_child_process")
         .env(
             CHILD_ENV,
             format!(
@@ -248,23 +136,44 @@ fn read_all(dir: &Path) -> Content {
         Err(e) if e.kind() == ErrorKind::NotFound => return Content::new(),
         Err(e) => panic!("reopen: {e}"),
     };
-    let mut content = Content::new();
-    let mut cursor = store.cursor();
-    while let Some((id, v)) = cursor.next().unwrap() {
-        assert!(
-            content.insert(id, bits(v)).is_none(),
-            "id {id} twice in a cursor"
-        );
-    }
-    assert_eq!(store.len(), content.len() as u64);
-    for (id, v) in &content {
-        let mut out = vec![0.0; DIM];
-        store.get(*id, &mut out).unwrap();
-        assert_eq!(&bits(&out), v);
-    }
-    drop(cursor);
+    let content = read_store(&store).unwrap_or_else(|why| panic!("reread: {why}"));
     store.close().unwrap();
     content
+}
+
+/// The states a store in `start` may be in after a child acknowledged
+/// `acked` and was killed during `pending`: in FSYNC and FLUSH mode every
+/// acknowledged operation survives a process kill, and the pending one may
+/// have; in NONE mode only what the last acknowledged barrier (checkpoint,
+/// compact, flush) made durable, or all of it if the pending op was one.
+fn after_kill(
+    start: Content,
+    acked: &[Op],
+    pending: Option<&Op>,
+    mode: Durability,
+) -> Vec<Content> {
+    let mut current = start.clone();
+    let mut last_barrier = start;
+    for op in acked {
+        op.apply(&mut current);
+        if op.is_barrier(mode) {
+            last_barrier = current.clone();
+        }
+    }
+    if mode == Durability::None {
+        let mut allowed = vec![last_barrier];
+        if pending.is_some_and(|op| op.is_barrier(mode)) {
+            allowed.push(current);
+        }
+        allowed
+    } else {
+        let mut allowed = vec![current.clone()];
+        if let Some(op) = pending {
+            op.apply(&mut current);
+            allowed.push(current);
+        }
+        allowed
+    }
 }
 
 fn describe_diff(actual: &Content, expected: &Content) -> String {
@@ -324,28 +233,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
 
         // Every state the store may legitimately be in after the kill.
-        let mut allowed: Vec<Content> = Vec::new();
-        let mut current = durable.clone();
-        let mut last_barrier = durable.clone();
-        for op in &acked {
-            op.apply(&mut current);
-            if op.is_barrier() {
-                last_barrier = current.clone();
-            }
-        }
-        if mode == Durability::None {
-            allowed.push(last_barrier);
-            if pending.as_ref().is_some_and(Op::is_barrier) {
-                allowed.push(current.clone());
-            }
-        } else {
-            allowed.push(current.clone());
-            if let Some(op) = &pending {
-                let mut with = current.clone();
-                op.apply(&mut with);
-                allowed.push(with);
-            }
-        }
+        let mut allowed = after_kill(durable.clone(), &acked, pending.as_ref(), mode);
 
         if rng.below(3) == 0 {
             // Kill the next open in the middle of its recovery.
@@ -368,30 +256,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             }
             if !acked2.is_empty() || pending2.is_some() {
                 // It got past recovery and wrote: verify through its report instead.
-                let base = allowed.clone();
-                allowed.clear();
-                for start in base {
-                    let mut cur = start.clone();
-                    let mut barrier = start;
-                    for op in &acked2 {
-                        op.apply(&mut cur);
-                        if op.is_barrier() {
-                            barrier = cur.clone();
-                        }
-                    }
-                    if mode == Durability::None {
-                        allowed.push(barrier);
-                        if pending2.as_ref().is_some_and(Op::is_barrier) {
-                            allowed.push(cur.clone());
-                        }
-                    } else {
-                        allowed.push(cur.clone());
-                        if let Some(op) = &pending2 {
-                            op.apply(&mut cur);
-                            allowed.push(cur);
-                        }
-                    }
-                }
+                allowed = allowed
+                    .into_iter()
+                    .flat_map(|start| after_kill(start, &acked2, pending2.as_ref(), mode))
+                    .collect();
             }
         }
 

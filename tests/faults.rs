@@ -53,7 +53,11 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 mod common;
-use common::{bits, env_u64, mode_name, seed_from_env, versioned_vector, Rng};
+use common::faultinject::{fired as shim_fired, say, stop as shim_stop};
+use common::shim::FAULTINJECT;
+use common::{
+    bits, child, copy_dir, env_u64, mode_name, parse_mode, seed_from_env, versioned_vector, Rng,
+};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -63,14 +67,6 @@ const SCENARIO_ENV: &str = "VECSTORE_FAULT_SCENARIO";
 
 fn vector(id: u64, version: u64) -> Vec<f32> {
     versioned_vector(id, version, DIM)
-}
-
-fn parse_mode(s: &str) -> Durability {
-    match s {
-        "fsync" => Durability::Fsync,
-        "flush" => Durability::Flush,
-        _ => Durability::None,
-    }
 }
 
 fn parse_kind(s: &str) -> ErrorKind {
@@ -309,27 +305,6 @@ fn check_store(store: &Store, allowed: &Allowed) -> Result<(), String> {
 // ---------------------------------------------------------------------------
 // The child.
 
-fn shim_fired() -> bool {
-    // SAFETY: dlsym with a NUL-terminated name; the symbol, if the shim is
-    // preloaded, is `int faultinject_fired(void)`.
-    unsafe {
-        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"faultinject_fired".as_ptr());
-        if sym.is_null() {
-            return false;
-        }
-        let f: extern "C" fn() -> libc::c_int = std::mem::transmute(sym);
-        f() != 0
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
 /// Child: `run_dir`. The store is `run_dir/store`; `run_dir/crash` gets a copy
 /// taken after the workload, before close.
 #[test]
@@ -448,18 +423,6 @@ fn fault_child_process() {
 /// so that several writes run an automatic checkpoint.
 const AUTO_CHECKPOINT_LOG_BYTES: u64 = 600;
 
-fn shim_stop() {
-    // SAFETY: dlsym with a NUL-terminated name; the symbol, if the shim is
-    // preloaded, is `void faultinject_stop(void)`.
-    unsafe {
-        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"faultinject_stop".as_ptr());
-        if !sym.is_null() {
-            let f: extern "C" fn() = std::mem::transmute(sym);
-            f();
-        }
-    }
-}
-
 /// A cursor taken now, not advanced, with what it must return (read through
 /// a second cursor of the same instant).
 fn snapshot_cursor(store: &Store) -> (vecstore::Cursor, BTreeMap<u64, Vec<u32>>) {
@@ -566,41 +529,30 @@ fn target_matches(target: &str, path: &str) -> bool {
 }
 
 fn build_shim(root: &Path) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faultinject/faultinject.c");
-    let lib = root.join("libfaultinject.so");
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(lib),
-        Ok(s) => panic!("building the fault-injection shim failed: {s}"),
-        Err(e) => {
-            eprintln!("faults: cannot run cc ({e}); skipping the fault-injection sweep");
-            None
-        }
-    }
+    FAULTINJECT
+        .build(root)
+        .inspect_err(|e| {
+            eprintln!("faults: cannot run cc ({e}); skipping the fault-injection sweep")
+        })
+        .ok()
 }
 
 fn test_root() -> tempfile::TempDir {
     common::test_root("vecstore-faults-")
 }
 
+/// The command of a child on the run directory `run` (created here), the
+/// shim preloaded.
+fn fault_child(shim: &Path, run: &Path) -> Command {
+    std::fs::create_dir_all(run).unwrap();
+    let mut cmd = child::command("fault_child_process");
+    cmd.env(CHILD_ENV, run).env("LD_PRELOAD", shim);
+    cmd
+}
+
 /// Runs one child; returns its stdout and stderr.
 fn spawn_child(shim: &Path, run: &Path, env: &[(&str, String)]) -> (String, String) {
-    std::fs::create_dir_all(run).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "fault_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, run)
-        .env("LD_PRELOAD", shim)
+    let out = fault_child(shim, run)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
@@ -1133,33 +1085,23 @@ fn repro_scenario(scenario: &str, dir: &Path, out: &mut impl Write) {
         }
         _ => {}
     }
-    let mut report = |step: &str, r: vecstore::Result<()>| {
-        match r {
-            Ok(()) => writeln!(out, "S {step} ok fired={}", shim_fired() as u8).unwrap(),
-            Err(e) => writeln!(
-                out,
-                "S {step} err {:?} fired={} {e}",
-                e.kind(),
-                shim_fired() as u8
-            )
-            .unwrap(),
-        }
-        out.flush().unwrap();
-    };
     match scenario {
         "log_reset" => {
             let store = Store::open(dir, DIM as u32, &Options::default()).unwrap();
-            report("put1", store.put(1, &vector(1, 1)));
-            report("checkpoint", store.checkpoint()); // the fault: fsync of the trimmed log
-            report("put2", store.put(2, &vector(2, 1))); // FSYNC: acknowledged = durable
-                                                         // Die as a SIGKILL would: no close, no destructors.
+            say(out, "put1", &store.put(1, &vector(1, 1)));
+            // The fault: fsync of the trimmed log.
+            say(out, "checkpoint", &store.checkpoint());
+            // FSYNC: acknowledged = durable.
+            say(out, "put2", &store.put(2, &vector(2, 1)));
+            // Die as a SIGKILL would: no close, no destructors.
             std::process::exit(0);
         }
         "grow_dir" => {
             let store = Store::open(dir, DIM as u32, &Options::default()).unwrap();
-            report("put1", store.put(1, &vector(1, 1))); // the fault: fsync of the directory at growth
-            report("put2", store.put(2, &vector(2, 1)));
-            report("close", store.close());
+            // The fault: fsync of the directory at growth.
+            say(out, "put1", &store.put(1, &vector(1, 1)));
+            say(out, "put2", &store.put(2, &vector(2, 1)));
+            say(out, "close", &store.close());
         }
         other => panic!("unknown scenario {other}"),
     }
@@ -1169,19 +1111,8 @@ fn repro_scenario(scenario: &str, dir: &Path, out: &mut impl Write) {
 fn run_repro(scenario: &str, fault: &[(&str, &str)]) -> (tempfile::TempDir, Vec<String>) {
     let root = test_root();
     let shim = build_shim(root.path()).expect("cc is needed for this test");
-    let run = root.path().join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "fault_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, &run)
+    let out = fault_child(&shim, &root.path().join("run"))
         .env(SCENARIO_ENV, scenario)
-        .env("LD_PRELOAD", &shim)
         .envs(fault.iter().copied())
         .output()
         .unwrap();
@@ -1271,21 +1202,6 @@ fn failed_growth_dir_fsync_leaves_the_store_writable() {
 // ---------------------------------------------------------------------------
 // Findings 4 and 5 of the outside review: a failed checkpoint at the end of a
 // compaction, at close, or after a write.
-
-/// Prints `S <step> ok fired=<0|1>` or `S <step> err <kind> fired=<0|1> <message>`.
-fn say(out: &mut impl Write, step: &str, r: &vecstore::Result<()>) {
-    match r {
-        Ok(()) => writeln!(out, "S {step} ok fired={}", shim_fired() as u8).unwrap(),
-        Err(e) => writeln!(
-            out,
-            "S {step} err {:?} fired={} {e}",
-            e.kind(),
-            shim_fired() as u8
-        )
-        .unwrap(),
-    }
-    out.flush().unwrap();
-}
 
 /// A guard held by the test with the bits it showed when it was taken.
 struct Held {

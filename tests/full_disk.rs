@@ -8,7 +8,8 @@
 //! handle reopened in the same process must not write over slots an old
 //! guard still sees).
 
-use std::process::Command;
+mod common;
+use common::{child, parse_mode};
 
 use vecstore::{Durability, ErrorKind, Options, Store, VectorGuard};
 
@@ -136,25 +137,14 @@ fn full_disk_child_process() {
         return;
     };
     let (dir, mode) = spec.split_once(' ').unwrap();
-    let durability = match mode {
-        "fsync" => Durability::Fsync,
-        "flush" => Durability::Flush,
-        _ => Durability::None,
-    };
-    fill_until_full(std::path::Path::new(dir), durability);
+    fill_until_full(std::path::Path::new(dir), parse_mode(mode));
 }
 
 #[test]
 fn file_size_limit_gives_no_space_and_recovers() {
     for mode in ["fsync", "flush", "none"] {
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "full_disk_child_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-            ])
+        let out = child::command("full_disk_child_process")
             .env(CHILD_ENV, format!("{} {mode}", dir.path().display()))
             .output()
             .unwrap();

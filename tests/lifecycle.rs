@@ -11,10 +11,11 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
-use common::{bits, versioned_vector};
+use common::faultinject::say;
+use common::shim::FAULTINJECT;
+use common::{bits, child, versioned_vector};
 
 use vecstore::{ErrorKind, Options, Store};
 
@@ -180,33 +181,6 @@ fn failed_open_leaves_the_directory_as_it_was() {
 // ---------------------------------------------------------------------------
 // Child processes.
 
-fn shim_fired() -> bool {
-    // SAFETY: dlsym with a NUL-terminated name; the symbol, if the shim is
-    // preloaded, is `int faultinject_fired(void)`.
-    unsafe {
-        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"faultinject_fired".as_ptr());
-        if sym.is_null() {
-            return false;
-        }
-        let f: extern "C" fn() -> libc::c_int = std::mem::transmute(sym);
-        f() != 0
-    }
-}
-
-fn say(out: &mut impl Write, step: &str, r: &vecstore::Result<()>) {
-    match r {
-        Ok(()) => writeln!(out, "S {step} ok fired={}", shim_fired() as u8).unwrap(),
-        Err(e) => writeln!(
-            out,
-            "S {step} err {:?} fired={} {e}",
-            e.kind(),
-            shim_fired() as u8
-        )
-        .unwrap(),
-    }
-    out.flush().unwrap();
-}
-
 /// Child: `create <dir>` opens (creating) a store under the shim, then, the
 /// fault spent, lists the directory and opens again; `nofile <dir>` works
 /// on the store in `dir` under `RLIMIT_NOFILE` 64.
@@ -242,34 +216,15 @@ fn lifecycle_child_process() {
 }
 
 fn build_shim(root: &Path) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faultinject/faultinject.c");
-    let lib = root.join("libfaultinject.so");
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(lib),
-        Ok(s) => panic!("building the fault-injection shim failed: {s}"),
-        Err(e) => {
-            eprintln!("lifecycle: cannot run cc ({e}); skipping");
-            None
-        }
-    }
+    FAULTINJECT
+        .build(root)
+        .inspect_err(|e| eprintln!("lifecycle: cannot run cc ({e}); skipping"))
+        .ok()
 }
 
 /// Runs the child `what` on `dir` with `env`; returns its `S`/`L` lines.
 fn run_child(what: &str, dir: &Path, env: &[(&str, &str)]) -> Vec<String> {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "lifecycle_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = child::command("lifecycle_child_process")
         .env(CHILD_ENV, format!("{what} {}", dir.display()))
         .envs(env.iter().copied())
         .output()

@@ -18,8 +18,8 @@
 //!   shim also kills its process (`PCUT_KILL_AT=N`: SIGKILL instead of the Nth
 //!   file operation; `PCUT_TEAR=1`: after writing a 512-byte-aligned prefix of
 //!   that write), so the trace is exactly what happened to the files.
-//! - **Workload**: the test binary re-executed (as `tests/crash.rs` does)
-//!   runs random puts, batches, deletes, checkpoints, compactions, flushes
+//! - **Workload**: the test binary re-executed (as `tests/crash.rs` does,
+//!   with the operation model of `tests/common/ops.rs`) runs random puts, batches, deletes, checkpoints, compactions, flushes
 //!   and durability switches on `PCUT_ROOT/store` (dimension 8, 16-slot first
 //!   segment so that segments grow, sometimes `auto_checkpoint_log_bytes` =
 //!   4096). A run is several such processes on one store: killed at a shim
@@ -139,16 +139,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::c_void;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 mod common;
-use common::{bits, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng};
+use common::ops::{read_store, vector, Content, Op, DIM};
+use common::shim::{symbol, RECORDER};
+use common::{bits, child, env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
-const DIM: usize = 8;
 /// Ids the random workload touches: few, so overwrites and deletes hit.
 const IDS: u64 = 64;
 /// The id the checker puts into a state after checking it.
@@ -157,23 +158,8 @@ const CHILD_ENV: &str = "VECSTORE_POWERCUT_CHILD";
 /// Sector size for torn writes.
 const SECTOR: u64 = 512;
 
-type Content = BTreeMap<u64, Vec<u32>>;
-
-fn vector(id: u64, version: u64) -> Vec<f32> {
-    versioned_vector(id, version, DIM)
-}
-
 fn verbose() -> bool {
     std::env::var_os("VECSTORE_POWERCUT_VERBOSE").is_some_and(|v| v == "1")
-}
-
-fn parse_mode(s: &str) -> Durability {
-    match s {
-        "fsync" => Durability::Fsync,
-        "flush" => Durability::Flush,
-        "none" => Durability::None,
-        other => panic!("unknown mode {other}"),
-    }
 }
 
 /// FNV-1a over ids and bit patterns: the child reports what it found at open
@@ -197,120 +183,6 @@ fn content_hash(content: &Content) -> u64 {
 
 // ===========================================================================
 // Workload operations.
-
-/// One operation of the workload, as the child marks it in the trace.
-#[derive(Debug, Clone, PartialEq)]
-enum Op {
-    Put(u64, u64),
-    Batch(u64, Vec<u64>),
-    Delete(u64),
-    DeleteBatch(Vec<u64>),
-    Checkpoint,
-    Compact,
-    Flush,
-    SetMode(Durability),
-    Close,
-}
-
-impl Op {
-    fn encode(&self) -> String {
-        let list = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        match self {
-            Op::Put(id, v) => format!("put {id} {v}"),
-            Op::Batch(v, ids) => format!("batch {v} {}", list(ids)),
-            Op::Delete(id) => format!("del {id}"),
-            Op::DeleteBatch(ids) => format!("delb {}", list(ids)),
-            Op::Checkpoint => "ckpt".into(),
-            Op::Compact => "compact".into(),
-            Op::Flush => "flush".into(),
-            Op::SetMode(m) => format!("mode {}", mode_name(*m)),
-            Op::Close => "close".into(),
-        }
-    }
-
-    fn decode(line: &str) -> Op {
-        let parts: Vec<&str> = line.split(' ').collect();
-        let list = |s: &str| -> Vec<u64> {
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(|x| x.parse().unwrap())
-                .collect()
-        };
-        match parts[0] {
-            "put" => Op::Put(parts[1].parse().unwrap(), parts[2].parse().unwrap()),
-            "batch" => Op::Batch(parts[1].parse().unwrap(), list(parts[2])),
-            "del" => Op::Delete(parts[1].parse().unwrap()),
-            "delb" => Op::DeleteBatch(list(parts.get(1).copied().unwrap_or(""))),
-            "ckpt" => Op::Checkpoint,
-            "compact" => Op::Compact,
-            "flush" => Op::Flush,
-            "mode" => Op::SetMode(parse_mode(parts[1])),
-            "close" => Op::Close,
-            other => panic!("unknown op {other}"),
-        }
-    }
-
-    fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Op::Put(..) | Op::Batch(..) | Op::Delete(_) | Op::DeleteBatch(_)
-        )
-    }
-
-    /// Whether acknowledging this operation in `mode` makes everything
-    /// acknowledged before it durable.
-    fn is_barrier(&self, mode: Durability) -> bool {
-        match self {
-            Op::Checkpoint | Op::Compact | Op::Flush | Op::Close => true,
-            // Leaving NONE checkpoints first.
-            Op::SetMode(to) => mode == Durability::None && *to != Durability::None,
-            _ => false,
-        }
-    }
-
-    fn apply(&self, content: &mut Content) {
-        match self {
-            Op::Put(id, v) => {
-                content.insert(*id, bits(&vector(*id, *v)));
-            }
-            Op::Batch(v, ids) => {
-                for id in ids {
-                    content.insert(*id, bits(&vector(*id, *v)));
-                }
-            }
-            Op::Delete(id) => {
-                content.remove(id);
-            }
-            Op::DeleteBatch(ids) => {
-                for id in ids {
-                    content.remove(id);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn run(&self, store: &Store) {
-        let r = match self {
-            Op::Put(id, v) => store.put(*id, &vector(*id, *v)),
-            Op::Batch(v, ids) => {
-                let data: Vec<f32> = ids.iter().flat_map(|id| vector(*id, *v)).collect();
-                store.put_batch(ids, &data)
-            }
-            Op::Delete(id) => match store.delete(*id) {
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                r => r,
-            },
-            Op::DeleteBatch(ids) => store.delete_batch(ids).map(|_| ()),
-            Op::Checkpoint => store.checkpoint(),
-            Op::Compact => store.compact().map(|_| ()),
-            Op::Flush => store.flush(),
-            Op::SetMode(m) => store.set_durability(*m),
-            Op::Close => unreachable!("close consumes the store"),
-        };
-        r.unwrap_or_else(|e| panic!("{self:?}: {e}"));
-    }
-}
 
 fn random_op(rng: &mut Rng, version: u64) -> Op {
     let ids = |rng: &mut Rng, n: u64| {
@@ -345,13 +217,8 @@ struct ShimFns {
 fn shim() -> &'static ShimFns {
     static FNS: OnceLock<ShimFns> = OnceLock::new();
     FNS.get_or_init(|| {
-        let find = |name: &std::ffi::CStr| -> *mut c_void {
-            // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches
-            // every loaded object, the preloaded shim included.
-            unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
-        };
-        let mark = find(c"pcut_mark");
-        let kill = find(c"pcut_kill_now");
+        let mark = symbol(c"pcut_mark");
+        let kill = symbol(c"pcut_kill_now");
         // SAFETY: the shim defines these with exactly these C signatures.
         unsafe {
             ShimFns {
@@ -373,6 +240,13 @@ fn mark(text: &str) {
 fn kill_self() -> ! {
     (shim().kill_now.expect("the recorder shim is loaded"))();
     unreachable!("pcut_kill_now returned");
+}
+
+/// Runs `op` between its `B` and `A` marks.
+fn run_marked(op: &Op, store: &Store) {
+    mark(&format!("B {}", op.encode()));
+    op.run(store);
+    mark("A");
 }
 
 /// What a child does, from `VECSTORE_POWERCUT_CHILD`:
@@ -455,36 +329,20 @@ fn powercut_child() {
     let mut version = spec.first_version;
     match spec.script.as_str() {
         "open" => kill_self(),
-        "puts" => {
+        "puts" | "puts-checkpoint" => {
             for id in 0..spec.ops {
                 version += 1;
-                let op = Op::Put(id, version);
-                mark(&format!("B {}", op.encode()));
-                op.run(&store);
-                mark("A");
+                run_marked(&Op::Put(id, version), &store);
             }
-            kill_self();
-        }
-        "puts-checkpoint" => {
-            for id in 0..spec.ops {
-                version += 1;
-                let op = Op::Put(id, version);
-                mark(&format!("B {}", op.encode()));
-                op.run(&store);
-                mark("A");
+            if spec.script == "puts-checkpoint" {
+                run_marked(&Op::Checkpoint, &store);
             }
-            mark("B ckpt");
-            Op::Checkpoint.run(&store);
-            mark("A");
             kill_self();
         }
         "random" => {
             for _ in 0..spec.ops {
                 version += 1;
-                let op = random_op(&mut rng, version);
-                mark(&format!("B {}", op.encode()));
-                op.run(&store);
-                mark("A");
+                run_marked(&random_op(&mut rng, version), &store);
             }
             mark("B close");
             store.close().unwrap();
@@ -629,6 +487,13 @@ impl Trace {
     fn file_ops(&self) -> usize {
         self.records.iter().filter(|r| r.event.is_file_op()).count()
     }
+
+    /// Every record, one line each (verbose runs).
+    fn dump(&self) {
+        for (i, r) in self.records.iter().enumerate() {
+            eprintln!("  {i:5} pid {} {}", r.pid, r.event.brief());
+        }
+    }
 }
 
 // ===========================================================================
@@ -704,6 +569,15 @@ struct FileNode {
 /// together. A rename within a directory is one change.
 type EntryOp = Vec<(String, Option<Node>)>;
 
+fn apply_entry_op(change: &EntryOp, entries: &mut BTreeMap<String, Node>) {
+    for (name, node) in change {
+        match node {
+            Some(n) => entries.insert(name.clone(), *n),
+            None => entries.remove(name),
+        };
+    }
+}
+
 #[derive(Default, Clone)]
 struct DirNode {
     durable: BTreeMap<String, Node>,
@@ -772,12 +646,7 @@ impl FsModel {
 
     fn entry_op(&mut self, dir: usize, change: EntryOp) {
         let d = &mut self.dirs[dir];
-        for (name, node) in &change {
-            match node {
-                Some(n) => d.live.insert(name.clone(), *n),
-                None => d.live.remove(name),
-            };
-        }
+        apply_entry_op(&change, &mut d.live);
         d.pending.push(change);
     }
 
@@ -883,38 +752,22 @@ struct CutModel {
     entries: Persist,
 }
 
-const NONE: CutModel = CutModel {
-    name: "none",
-    data: Persist::None,
-    entries: Persist::None,
-};
-const ALL: CutModel = CutModel {
-    name: "all",
-    data: Persist::All,
-    entries: Persist::All,
-};
-const PREFIX: CutModel = CutModel {
-    name: "prefix",
-    data: Persist::Prefix,
-    entries: Persist::Prefix,
-};
-const SUBSET: CutModel = CutModel {
-    name: "subset",
-    data: Persist::Subset,
-    entries: Persist::Subset,
-};
+const fn cut_model(name: &'static str, data: Persist, entries: Persist) -> CutModel {
+    CutModel {
+        name,
+        data,
+        entries,
+    }
+}
+
+const NONE: CutModel = cut_model("none", Persist::None, Persist::None);
+const ALL: CutModel = cut_model("all", Persist::All, Persist::All);
+const PREFIX: CutModel = cut_model("prefix", Persist::Prefix, Persist::Prefix);
+const SUBSET: CutModel = cut_model("subset", Persist::Subset, Persist::Subset);
 /// Only synced data, but every directory entry: isolates lost data from lost
 /// names.
-const DATA_NONE: CutModel = CutModel {
-    name: "data-none",
-    data: Persist::None,
-    entries: Persist::All,
-};
-const ENTRIES_NONE: CutModel = CutModel {
-    name: "entries-none",
-    data: Persist::All,
-    entries: Persist::None,
-};
+const DATA_NONE: CutModel = cut_model("data-none", Persist::None, Persist::All);
+const ENTRIES_NONE: CutModel = cut_model("entries-none", Persist::All, Persist::None);
 
 /// Builds one on-disk state from the model at a cut.
 struct StateBuilder<'a> {
@@ -970,12 +823,7 @@ impl<'a> StateBuilder<'a> {
             .zip(&d.pending)
         {
             if keep {
-                for (name, node) in change {
-                    match node {
-                        Some(n) => entries.insert(name.clone(), *n),
-                        None => entries.remove(name),
-                    };
-                }
+                apply_entry_op(change, &mut entries);
             }
         }
         entries
@@ -1190,40 +1038,6 @@ struct Violation {
     detail: String,
 }
 
-fn read_store(store: &Store) -> Result<Content, String> {
-    let mut content = Content::new();
-    let mut cursor = store.cursor();
-    loop {
-        match cursor.next() {
-            Ok(Some((id, v))) => {
-                if content.insert(id, bits(v)).is_some() {
-                    return Err(format!("id {id} twice in a cursor"));
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return Err(format!("cursor: {e}")),
-        }
-    }
-    drop(cursor);
-    if store.len() != content.len() as u64 {
-        return Err(format!(
-            "len() says {}, the cursor gave {}",
-            store.len(),
-            content.len()
-        ));
-    }
-    let mut out = vec![0.0; DIM];
-    for (id, v) in &content {
-        store
-            .get(*id, &mut out)
-            .map_err(|e| format!("get {id}: {e}"))?;
-        if &bits(&out) != v {
-            return Err(format!("get {id} disagrees with the cursor"));
-        }
-    }
-    Ok(content)
-}
-
 fn describe_diff(actual: &Content, expected: &Content) -> String {
     let mut out = String::new();
     let ids: BTreeSet<&u64> = actual.keys().chain(expected.keys()).collect();
@@ -1354,22 +1168,10 @@ impl Checker {
 
 /// The compiled shim, or None without `cc`.
 fn build_recorder(dir: &Path) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/powercut/recorder.c");
-    let lib = dir.join("librecorder.so");
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(lib),
-        Ok(s) => panic!("building the recorder shim failed: {s}"),
-        Err(e) => {
-            eprintln!("powercut: cannot run cc ({e}); SKIPPED, nothing was simulated");
-            None
-        }
-    }
+    RECORDER
+        .build(dir)
+        .inspect_err(|e| eprintln!("powercut: cannot run cc ({e}); SKIPPED, nothing was simulated"))
+        .ok()
 }
 
 /// One run's directory: the root the recorder watches and the trace beside it.
@@ -1406,22 +1208,15 @@ fn run_child(
     kill_at: Option<u64>,
     tear: bool,
 ) -> ChildEnd {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "powercut_child",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, spec.encode())
-    .env("LD_PRELOAD", shim)
-    .env("PCUT_ROOT", &run.root)
-    .env("PCUT_TRACE", &run.trace)
-    .env("PCUT_TEAR", if tear { "1" } else { "0" })
-    .env("PCUT_KILL_AT", kill_at.unwrap_or(0).to_string())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    let mut cmd = child::command("powercut_child");
+    cmd.env(CHILD_ENV, spec.encode())
+        .env("LD_PRELOAD", shim)
+        .env("PCUT_ROOT", &run.root)
+        .env("PCUT_TRACE", &run.trace)
+        .env("PCUT_TEAR", if tear { "1" } else { "0" })
+        .env("PCUT_KILL_AT", kill_at.unwrap_or(0).to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut err = String::new();
     child
@@ -1495,7 +1290,26 @@ struct CutSimulator<'a> {
     open_over_pending: bool,
 }
 
-impl CutSimulator<'_> {
+impl<'a> CutSimulator<'a> {
+    fn new(
+        label: String,
+        scratch: &'a Path,
+        summary: &'a mut Summary,
+        rng: Rng,
+        keep_root_entries: bool,
+    ) -> CutSimulator<'a> {
+        CutSimulator {
+            label,
+            scratch,
+            summary,
+            rng,
+            first_violations: Vec::new(),
+            keep_root_entries,
+            recovery_checkpointed: false,
+            open_over_pending: false,
+        }
+    }
+
     fn simulate(
         &mut self,
         trace: &Trace,
@@ -1792,9 +1606,7 @@ impl RandomRun<'_> {
         }
         let trace = Trace::read(&run.trace);
         if verbose() {
-            for (i, r) in trace.records.iter().enumerate() {
-                eprintln!("  {i:5} pid {} {}", r.pid, r.event.brief());
-            }
+            trace.dump();
         }
         let procs = processes(&trace);
         if verbose() {
@@ -1845,16 +1657,7 @@ impl RandomRun<'_> {
         }
         let scratch = run.trace.parent().unwrap().to_path_buf();
         self_check(&label, &trace, &run, &scratch);
-        let mut sim = CutSimulator {
-            label: label.clone(),
-            scratch: &scratch,
-            summary,
-            rng: Rng(rng.next() | 1),
-            first_violations: Vec::new(),
-            keep_root_entries: false,
-            recovery_checkpointed: false,
-            open_over_pending: false,
-        };
+        let mut sim = CutSimulator::new(label, &scratch, summary, Rng(rng.next() | 1), false);
         // Every cut: none, prefix, subset, and all, entries-none or
         // data-none in turn.
         sim.simulate(&trace, &cuts, &|n| {
@@ -1983,9 +1786,7 @@ impl Scenario {
         }
         let trace = Trace::read(&run.trace);
         if verbose() {
-            for (i, r) in trace.records.iter().enumerate() {
-                eprintln!("  {i:5} pid {} {}", r.pid, r.event.brief());
-            }
+            trace.dump();
         }
         let total = trace.records.len();
         let cuts: BTreeSet<usize> = match &self.cuts {
@@ -1995,16 +1796,13 @@ impl Scenario {
         let mut summary = Summary::default();
         let scratch = base.path().to_path_buf();
         self_check(self.name, &trace, &run, &scratch);
-        let mut sim = CutSimulator {
-            label: format!("scenario {}", self.name),
-            scratch: &scratch,
-            summary: &mut summary,
-            rng: Rng(0x9e37_79b9_7f4a_7c15),
-            first_violations: Vec::new(),
-            keep_root_entries: self.keep_root_entries,
-            recovery_checkpointed: false,
-            open_over_pending: false,
-        };
+        let mut sim = CutSimulator::new(
+            format!("scenario {}", self.name),
+            &scratch,
+            &mut summary,
+            Rng(0x9e37_79b9_7f4a_7c15),
+            self.keep_root_entries,
+        );
         sim.simulate(&trace, &cuts, &|_| self.models.clone());
         let found = std::mem::take(&mut sim.first_violations);
         eprintln!(

@@ -2,6 +2,13 @@
 //! and not every one uses every helper).
 #![allow(dead_code)]
 
+pub mod child;
+pub mod faultinject;
+pub mod ops;
+pub mod shim;
+
+use std::path::Path;
+
 use vecstore::Durability;
 
 /// Tiny deterministic generator (xorshift64) so failures replay from the
@@ -44,6 +51,16 @@ pub fn mode_name(m: Durability) -> &'static str {
     }
 }
 
+/// The inverse of [`mode_name`]; panics on anything else.
+pub fn parse_mode(s: &str) -> Durability {
+    match s {
+        "fsync" => Durability::Fsync,
+        "flush" => Durability::Flush,
+        "none" => Durability::None,
+        other => panic!("unknown mode {other}"),
+    }
+}
+
 /// `VECSTORE_SOAK=1` asks for the long version of a randomized test.
 pub fn soak() -> bool {
     std::env::var("VECSTORE_SOAK").is_ok_and(|v| v == "1")
@@ -80,4 +97,14 @@ pub fn test_root(prefix: &str) -> tempfile::TempDir {
         .prefix(prefix)
         .tempdir_in(base)
         .unwrap()
+}
+
+/// Copies the files of the flat directory `from` into `to` (created if
+/// needed).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
 }

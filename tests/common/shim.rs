@@ -1,0 +1,59 @@
+//! `LD_PRELOAD` shims (C sources under `tests/`), compiled at run time with
+//! `cc` (or `$CC`) and loaded only into child processes.
+
+use std::ffi::{c_void, CStr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A shim's source and what to call it in messages.
+pub struct Shim {
+    /// Relative to the package root.
+    source: &'static str,
+    /// The library's file name.
+    lib: &'static str,
+    /// For messages: "building the {what} failed".
+    what: &'static str,
+}
+
+/// Fails chosen calls (`tests/faults.rs`, `tests/lifecycle.rs`).
+pub const FAULTINJECT: Shim = Shim {
+    source: "tests/faultinject/faultinject.c",
+    lib: "libfaultinject.so",
+    what: "fault-injection shim",
+};
+
+/// Records every write-side file system call (`tests/powercut.rs`).
+pub const RECORDER: Shim = Shim {
+    source: "tests/powercut/recorder.c",
+    lib: "librecorder.so",
+    what: "recorder shim",
+};
+
+impl Shim {
+    /// Compiles the shim into `dir`. `Err` only when `cc` cannot be run at
+    /// all (the caller skips, saying so); a failed compilation panics.
+    pub fn build(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(self.source);
+        let lib = dir.join(self.lib);
+        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-shared", "-fPIC", "-O1", "-o"])
+            .arg(&lib)
+            .arg(&src)
+            .arg("-ldl")
+            .status()?;
+        assert!(
+            status.success(),
+            "building the {} failed: {status}",
+            self.what
+        );
+        Ok(lib)
+    }
+}
+
+/// The address of `name` in this process (null when absent), for a child to
+/// reach the functions its preloaded shim exports.
+pub fn symbol(name: &CStr) -> *mut c_void {
+    // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches every
+    // loaded object, a preloaded shim included.
+    unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
+}
