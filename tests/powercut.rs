@@ -70,11 +70,12 @@
 //!   wrote.
 //!
 //!   Each cut position is checked under `none`, `prefix`, `subset`, and one
-//!   of `all`, `entries-none`, `data-none` in turn. Today the store
-//!   directory's own entry is never durable (its parent is never fsynced), so
-//!   nearly every state loses the whole store; so that this does not hide
-//!   everything else, a state that lost it is reported and then built again
-//!   with the root's entries kept ("store directory's entry kept"). `all` is
+//!   of `all`, `entries-none`, `data-none` in turn. A state that lost the
+//!   whole store directory after an open had returned is a violation (before
+//!   the engine synced the directory's parent, nearly every state did); so
+//!   that such a loss cannot hide everything else, the state is reported and
+//!   then built again with the root's entries kept ("store directory's entry
+//!   kept"). `all` is
 //!   the control: it is what a process kill leaves, which `tests/crash.rs`
 //!   already checks, and must never fail. Damaged-slot and content
 //!   violations carry tags for diagnosis: whether a reopen had checkpointed
