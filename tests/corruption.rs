@@ -1097,3 +1097,85 @@ fn failed_open_modifies_nothing_even_after_replay_repairs() {
         );
     }
 }
+
+/// Finding 3 of the outside review, end to end: a batch whose floats spell a
+/// whole valid log record (this log's own salt, read from the file as only
+/// someone with access to the store's files could; the next sequence number;
+/// a synced-through mark past everything; right checksums), torn by a kill
+/// during its `pwrite`. The torn batch must be dropped as a torn tail, not
+/// make the store unopenable: a record whose header is intact is skipped by
+/// its length, so vector bytes are never read as log structure.
+#[test]
+fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
+    const D: usize = 16; // one vector = one 56-byte header + 8-byte payload
+    let root = test_root();
+    let live = root.path().join("live");
+    let store = Store::open(&live, D as u32, &Options::default()).unwrap();
+    let base: Vec<f32> = (0..D).map(|i| i as f32).collect();
+    store.put(1, &base).unwrap();
+    // The salt's words must be finite floats to be stored; a checkpoint
+    // starts a new log generation with a new salt.
+    let salt = loop {
+        let log = std::fs::read(live.join("wal.log")).unwrap();
+        let salt = u64::from_le_bytes(log[16..24].try_into().unwrap());
+        let finite = |w: u64| f32::from_bits(w as u32).is_finite();
+        if finite(salt) && finite(salt >> 32) {
+            break salt;
+        }
+        store.checkpoint().unwrap();
+    };
+    let next_lsn = 3u64; // put 1 is record 1, the batch record 2
+                         // The forged record deletes one id; which one is varied until both its
+                         // checksums, too, are finite floats.
+    let forged = (0u64..)
+        .find_map(|id| {
+            let payload = id.to_le_bytes();
+            let mut salted = salt.to_le_bytes().to_vec();
+            salted.extend_from_slice(&payload);
+            let payload_crc = crc32(&salted);
+            let mut h = vec![0u8; 56];
+            h[0..8].copy_from_slice(&salt.to_le_bytes());
+            h[12..16].copy_from_slice(&2u32.to_le_bytes()); // DELETES
+            h[16..24].copy_from_slice(&next_lsn.to_le_bytes());
+            h[24..32].copy_from_slice(&8u64.to_le_bytes());
+            h[32..40].copy_from_slice(&1u64.to_le_bytes());
+            h[40..48].copy_from_slice(&(1u64 << 40).to_le_bytes());
+            h[48..52].copy_from_slice(&payload_crc.to_le_bytes());
+            let header_crc = crc32(&[&h[..8], &h[12..]].concat());
+            h[8..12].copy_from_slice(&header_crc.to_le_bytes());
+            h.extend_from_slice(&payload);
+            let floats: Vec<f32> = h
+                .chunks_exact(4)
+                .map(|w| f32::from_bits(u32::from_le_bytes(w.try_into().unwrap())))
+                .collect();
+            floats.iter().all(|f| f.is_finite()).then_some(floats)
+        })
+        .unwrap();
+    let ids = [10u64, 11, 12, 13];
+    let mut batch = Vec::new();
+    for (i, _) in ids.iter().enumerate() {
+        batch.extend(if i == 1 { forged.clone() } else { base.clone() });
+    }
+    store.put_batch(&ids, &batch).unwrap();
+    let dir = root.path().join("killed");
+    copy_dir(&live, &dir);
+    drop(store);
+    // A kill during the batch's pwrite: the log ends inside the record,
+    // after the forged bytes.
+    let path = dir.join("wal.log");
+    let log = std::fs::read(&path).unwrap();
+    let batch_at = log_records(&log).last().unwrap().at as usize;
+    let forged_at = (batch_at..log.len())
+        .step_by(8)
+        .find(|&at| log[at..at + 8] == salt.to_le_bytes() && at != batch_at)
+        .expect("the forged record is in the log");
+    std::fs::write(&path, &log[..forged_at + 64 + 8]).unwrap();
+    let store = Store::open(&dir, 0, &Options::default()).unwrap_or_else(|e| {
+        panic!("a torn batch with forged bytes made the store unopenable: {e}")
+    });
+    assert!(store.contains(1));
+    assert!(
+        ids.iter().all(|&id| !store.contains(id)),
+        "the torn batch was applied"
+    );
+}
