@@ -277,8 +277,8 @@ impl LogContents {
             };
             let lsn = header.lsn;
             let in_order = match prev_lsn {
-                Some(prev) => lsn == prev + 1,
-                None => lsn <= checkpoint_lsn + 1,
+                Some(prev) => prev.checked_add(1) == Some(lsn),
+                None => lsn <= checkpoint_lsn.saturating_add(1),
             };
             if !in_order {
                 return Err(Error::corrupt(
