@@ -27,7 +27,7 @@ mkdir -p build && : > "$counts"
 count_cargo() { grep -E '^test result:' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' >> "$counts"; }
 count_ctest() { grep -E 'tests passed, [0-9]+ tests failed out of' "$1" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2 \1/' | awk '{print $1-$2, $2}' >> "$counts"; }
 
-step "Rust tests (unit, model-based, SIGKILL crash, corruption, I/O faults, full disk, concurrency, CLI, header drift)"
+step "Rust tests (unit, model-based, SIGKILL crash, power cuts, corruption, I/O faults, full disk, lifecycle, concurrency, CLI, header drift)"
 cargo test --workspace --locked 2>&1 | tee build/cargo-test.log
 count_cargo build/cargo-test.log
 if ! git diff --quiet -- include/vecstore.h 2>/dev/null; then
