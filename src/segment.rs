@@ -4,7 +4,7 @@
 //! so a full disk shows up when a segment is created, not halfway through a write)
 //! and mapped once, read-only, for its whole life. A mapping needs no open
 //! descriptor: a segment holds one only while it is being written (opened on
-//! the first write, closed by [`Segment::sync_and_close`]), so a store of any
+//! the first write, closed by [`Segment::release_file`]), so a store of any
 //! number of segments needs a handful of descriptors. Slots are written with `pwrite`
 //! and never rewritten while any index entry, guard or cursor can see them, so a
 //! pointer into the mapping stays valid and unchanged for as long as the
@@ -300,22 +300,11 @@ impl Segment {
         Ok(())
     }
 
-    /// Makes every slot written so far durable.
+    /// Makes every slot written so far durable, through the write descriptor
+    /// or, when the segment holds none, a new one: fsync reaches every dirty
+    /// page of the file, whichever descriptor (or killed process) wrote it.
     pub(crate) fn sync(&self) -> Result<()> {
-        self.sync_then(false)
-    }
-
-    /// Syncs the segment and gives back its descriptor: it is not being
-    /// written any more (a write would open it again).
-    pub(crate) fn sync_and_close(&self) -> Result<()> {
-        self.sync_then(true)
-    }
-
-    /// Syncs through the write descriptor, or through a new one when the
-    /// segment has none: its dirty pages may have been written by another
-    /// handle or a killed process, and fsync reaches every page of the file.
-    fn sync_then(&self, close: bool) -> Result<()> {
-        let mut file = self.file.lock();
+        let file = self.file.lock();
         let synced = match file.as_ref() {
             Some(f) => f.sync_data(),
             None => OpenOptions::new()
@@ -323,11 +312,14 @@ impl Segment {
                 .open(&self.path)
                 .and_then(|f| f.sync_data()),
         };
-        synced.map_err(|e| Error::io("sync segment", &self.path, &e))?;
-        if close {
-            *file = None;
-        }
-        Ok(())
+        synced.map_err(|e| Error::io("sync segment", &self.path, &e))
+    }
+
+    /// Gives back the write descriptor: the segment takes no more writes for
+    /// now (a later write opens it again). Unsynced pages stay dirty in the
+    /// page cache until a [`Segment::sync`].
+    pub(crate) fn release_file(&self) {
+        *self.file.lock() = None;
     }
 }
 

@@ -610,17 +610,13 @@ impl Store {
             )));
         }
         let started = Instant::now();
-        // The segment that stops taking writes gives back its descriptor:
-        // a store holds one for its active segment only, whatever its size.
-        let retiring = w
-            .active
-            .and_then(|a| self.index.read().segment(a).map(|s| s.segment.clone()));
-        if let Some(old) = retiring {
-            if let Err(err) = old.sync_and_close() {
-                w.sync_failure = Some(err.clone());
-                return Err(err);
+        // The segment that stops taking writes gives back its descriptor (a
+        // store holds one for its active segment only, whatever its size);
+        // the next checkpoint syncs it through a new one.
+        if let Some(a) = w.active {
+            if let Some(old) = self.index.read().segment(a) {
+                old.segment.release_file();
             }
-            w.unsynced.remove(&old.id());
         }
         // The id is used up even if creation fails halfway: a file left
         // behind is an orphan for the next open to remove, never a clash.
@@ -645,11 +641,10 @@ impl Store {
                 .collect()
         };
         for seg in to_sync {
-            let synced = if Some(seg.id()) == w.active {
-                seg.sync()
-            } else {
-                seg.sync_and_close()
-            };
+            let synced = seg.sync();
+            if Some(seg.id()) != w.active {
+                seg.release_file();
+            }
             if let Err(err) = synced {
                 w.sync_failure = Some(err.clone());
                 return Err(err);

@@ -879,25 +879,24 @@ fn verify(fault: &Fault, report: &Report, run: &Path) -> Verdict {
 }
 
 /// Whether `fault` hits a call that, within a write, only its automatic
-/// checkpoint makes: the checkpoint file, the log's trim, a directory fsync
-/// (growth's fsync fails the write itself).
+/// checkpoint makes: the checkpoint file, a segment's fdatasync, the log's
+/// trim, a directory fsync (growth's fsync fails the write itself).
 fn checkpoint_only(fault: &Fault) -> bool {
     matches!(
         (fault.op, fault.target),
-        (_, "index.vsi") | ("ftruncate" | "fsync", "wal.log") | ("fsync", "dir")
+        (_, "index.vsi")
+            | ("fdatasync", "seg-")
+            | ("ftruncate" | "fsync", "wal.log")
+            | ("fsync", "dir")
     )
 }
 
 /// Whether `fault` hits a call that a write makes both itself and in its
 /// automatic checkpoint: a `pwrite` of `wal.log` (its append, or the new log
-/// header of the checkpoint's trim) and a segment's `fdatasync` (growth
-/// retiring the active segment, or the checkpoint). A write that succeeded
-/// met it in its automatic checkpoint.
+/// header of the checkpoint's trim). A write that succeeded met it in its
+/// automatic checkpoint.
 fn also_outside_checkpoint(fault: &Fault) -> bool {
-    matches!(
-        (fault.op, fault.target),
-        ("pwrite", "wal.log") | ("fdatasync", "seg-")
-    )
+    (fault.op, fault.target) == ("pwrite", "wal.log")
 }
 
 /// The fault points to try for a call count of `m`.
