@@ -289,12 +289,11 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     }
     // The log first, then the checkpoint: the checkpoint's appearance is what
     // makes the store exist, so a crash before it leaves a directory that
-    // opens as "no store" and is created afresh. The directory is synced in
-    // between: the checkpoint's rename must not become durable before the
-    // entries of the log and the lock file do.
-    // The directory's own entry is synced too: a writer killed between
-    // making the directory and syncing its parent leaves one that exists
-    // only until the next power cut.
+    // opens as "no store" and is created afresh. Syncs, in order: the
+    // parent (a writer killed between making the directory and syncing its
+    // parent left an entry that lasts only until a power cut), then the
+    // directory after the log (the checkpoint's rename must not become
+    // durable before the entries of the log and the lock file do).
     let log_path = dir.join(log::FILE_NAME);
     let index = Index::default();
     let made = sync_dir(&parent_of(dir))

@@ -46,11 +46,27 @@ pub(crate) fn slot_size(dimension: u32) -> usize {
 }
 
 /// Bytes of a segment of `capacity` slots, if a file can be that large.
-pub(crate) fn file_len(dimension: u32, capacity: u64) -> Option<u64> {
+fn file_len(dimension: u32, capacity: u64) -> Option<u64> {
     capacity
         .checked_mul(slot_size(dimension) as u64)
         .and_then(|b| b.checked_add(HEADER_BYTES))
         .filter(|&len| i64::try_from(len).is_ok())
+}
+
+/// Refuses a capacity no segment can have: more slots than a slot reference
+/// addresses, or a file larger than the system's file offsets. With
+/// `dimension` 0 (not known yet) only the slot count is checked.
+pub(crate) fn check_capacity(dimension: u32, capacity: u64) -> Result<()> {
+    let fits = capacity <= u64::from(u32::MAX)
+        && (dimension == 0 || file_len(dimension, capacity).is_some());
+    if fits {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "{capacity} vectors exceed what one segment can hold ({} vectors in a file of at most {} bytes)",
+        u32::MAX,
+        i64::MAX
+    )))
 }
 
 /// Appends the slot image of `(id, vector)` to `out`.
@@ -115,8 +131,8 @@ impl Segment {
     pub(crate) fn create(dir: &Path, id: u32, dimension: u32, capacity: u64) -> Result<Segment> {
         let path = dir.join(file_name(id));
         let slot_size = slot_size(dimension);
-        let len = file_len(dimension, capacity)
-            .ok_or_else(|| Error::invalid(format!("capacity {capacity} is too large")))?;
+        check_capacity(dimension, capacity)?;
+        let len = file_len(dimension, capacity).expect("checked above");
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -284,9 +300,7 @@ impl Segment {
         let mut file = self.file.lock();
         if file.is_none() {
             *file = Some(
-                OpenOptions::new()
-                    .write(true)
-                    .open(&self.path)
+                self.open_for_writing()
                     .map_err(|e| Error::io("open segment for writing", &self.path, &e))?,
             );
         }
@@ -307,12 +321,13 @@ impl Segment {
         let file = self.file.lock();
         let synced = match file.as_ref() {
             Some(f) => f.sync_data(),
-            None => OpenOptions::new()
-                .write(true)
-                .open(&self.path)
-                .and_then(|f| f.sync_data()),
+            None => self.open_for_writing().and_then(|f| f.sync_data()),
         };
         synced.map_err(|e| Error::io("sync segment", &self.path, &e))
+    }
+
+    fn open_for_writing(&self) -> std::io::Result<File> {
+        OpenOptions::new().write(true).open(&self.path)
     }
 
     /// Gives back the write descriptor: the segment takes no more writes for

@@ -108,7 +108,8 @@ impl Store {
         let dir = path.as_ref().to_path_buf();
         let writable = !options.read_only;
         let may_create = writable && options.create_if_missing && dimension != 0;
-        check_capacity(dimension, options.initial_capacity)?;
+        segment::check_capacity(dimension, options.initial_capacity)
+            .map_err(|e| Error::invalid(format!("initial_capacity: {}", e.message())))?;
         let created_dirs = match std::fs::metadata(&dir) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(Error::invalid(format!(
@@ -603,12 +604,7 @@ impl Store {
 
     /// Creates a new active segment of `capacity` slots.
     pub(crate) fn grow(&self, w: &mut Writer, capacity: u64) -> Result<Arc<Segment>> {
-        if capacity > u64::from(u32::MAX) {
-            return Err(Error::invalid(format!(
-                "{capacity} vectors exceed the {} a segment can hold",
-                u32::MAX
-            )));
-        }
+        segment::check_capacity(self.dimension, capacity)?;
         let started = Instant::now();
         // The segment that stops taking writes gives back its descriptor (a
         // store holds one for its active segment only, whatever its size);
@@ -710,22 +706,6 @@ fn remove_orphans(dir: &Path, index: &Index) -> Result<()> {
         sync_dir(dir)?;
     }
     Ok(())
-}
-
-/// Refuses an `initial_capacity` no segment could have, before anything is
-/// created (with dimension 0 the store's own dimension is checked at growth).
-fn check_capacity(dimension: u32, capacity: u64) -> Result<()> {
-    let fits = capacity <= u64::from(u32::MAX)
-        && (dimension == 0 || segment::file_len(dimension, capacity).is_some());
-    if fits {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "initial_capacity {capacity} exceeds what one segment can hold ({} vectors in a file of at most {} bytes)",
-            u32::MAX,
-            i64::MAX
-        )))
-    }
 }
 
 /// Removes the files of a store this open created and could not finish:
