@@ -301,12 +301,7 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
         .and_then(|()| sync_dir(dir))
         .and_then(|()| checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index)));
     if let Err(e) = made {
-        // A failed creation leaves nothing behind but what it found; the
-        // checkpoint goes first, durably, so no power cut can leave it
-        // without its log.
-        let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
-        let _ = sync_dir(dir);
-        let _ = std::fs::remove_file(&log_path);
+        remove_new_store(dir);
         return Err(e);
     }
     Ok(Recovered {
@@ -321,4 +316,19 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
         created: true,
         touched: BTreeSet::new(),
     })
+}
+
+/// Removes a store that this open created and could not finish, leaving
+/// nothing behind but what it found (`create_store` refused a directory that
+/// held segments, so every segment here is this open's). The checkpoint goes
+/// first, durably: the store ceases to exist, and no power cut can leave the
+/// checkpoint without its log.
+pub(crate) fn remove_new_store(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
+    let _ = sync_dir(dir);
+    let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
+    for id in segment_files(dir).unwrap_or_default() {
+        let _ = std::fs::remove_file(dir.join(segment::file_name(id)));
+    }
+    let _ = sync_dir(dir);
 }

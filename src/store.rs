@@ -20,7 +20,7 @@ use crate::guard::{corrupt_slot, Cursor, PinCount, VectorGuard};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, Log};
 use crate::options::{Durability, Options};
-use crate::recovery::{recover, segment_files, Recovered};
+use crate::recovery::{recover, remove_new_store, segment_files, Recovered};
 use crate::segment::{self, Segment};
 
 /// Slots in a new store's first segment unless `initial_capacity` says otherwise.
@@ -162,7 +162,7 @@ impl Store {
                 // half-made store.
                 store.writer.lock().closed = true;
                 if created_store {
-                    remove_store_files(&store.dir);
+                    remove_new_store(&store.dir);
                 }
                 let err = undo(Some(&store.lock), e);
                 drop(store);
@@ -476,9 +476,12 @@ impl Store {
         // but the active segment's free room.
         let held: u64 = index
             .segments()
-            .map(|s| match w.active == Some(s.segment.id()) {
-                true => s.used,
-                false => s.segment.capacity(),
+            .map(|s| {
+                if w.active == Some(s.segment.id()) {
+                    s.used
+                } else {
+                    s.segment.capacity()
+                }
             })
             .sum();
         let live_bytes = vectors * slot_bytes;
@@ -706,15 +709,4 @@ fn remove_orphans(dir: &Path, index: &Index) -> Result<()> {
         sync_dir(dir)?;
     }
     Ok(())
-}
-
-/// Removes the files of a store this open created and could not finish:
-/// the checkpoint first (the store ceases to exist), then the rest.
-fn remove_store_files(dir: &Path) {
-    let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
-    let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
-    for id in segment_files(dir).unwrap_or_default() {
-        let _ = std::fs::remove_file(dir.join(segment::file_name(id)));
-    }
-    let _ = sync_dir(dir);
 }
