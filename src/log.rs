@@ -193,10 +193,19 @@ fn begin(buf: &mut Vec<u8>, kind: u32, count: usize) {
     buf[at::COUNT..at::COUNT + 8].copy_from_slice(&(count as u64).to_le_bytes());
 }
 
+/// Where a writer appends to a log found by recovery or just created: after
+/// `valid_len` bytes (a torn tail lies beyond), in the generation of `salt`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LogState {
+    pub valid_len: u64,
+    pub salt: u64,
+}
+
 /// Creates an empty log file in `dir`; the caller makes the entry durable.
-pub(crate) fn create(dir: &Path, dimension: u32) -> Result<()> {
+pub(crate) fn create(dir: &Path, dimension: u32) -> Result<LogState> {
     let path = dir.join(FILE_NAME);
-    let header = encode_file_header(dimension, fresh_salt());
+    let salt = fresh_salt();
+    let header = encode_file_header(dimension, salt);
     let written = OpenOptions::new()
         .write(true)
         .create(true)
@@ -207,7 +216,11 @@ pub(crate) fn create(dir: &Path, dimension: u32) -> Result<()> {
             f.write_all_at(&header, 0)?;
             f.sync_all()
         });
-    written.map_err(|e| Error::io("create log", &path, &e))
+    written.map_err(|e| Error::io("create log", &path, &e))?;
+    Ok(LogState {
+        valid_len: HEADER_LEN as u64,
+        salt,
+    })
 }
 
 /// The bytes of a log file as read at open.
@@ -253,8 +266,8 @@ impl LogContents {
         }
     }
 
-    /// Calls `apply` on every intact record in order and returns the length of
-    /// the valid prefix of the file. `checkpoint_lsn` is the last record the
+    /// Calls `apply` on every intact record in order and returns where a
+    /// writer appends: after the valid prefix of the file. `checkpoint_lsn` is the last record the
     /// checkpoint includes: the log may still hold records up to it (a crash
     /// before the log was trimmed), and the first record after it must be
     /// `checkpoint_lsn + 1`. The first damaged record ends the log if it lies
@@ -266,7 +279,7 @@ impl LogContents {
         slot_size: usize,
         checkpoint_lsn: u64,
         mut apply: impl FnMut(Record<'a>) -> Result<()>,
-    ) -> Result<u64> {
+    ) -> Result<LogState> {
         let bytes = &self.bytes[..];
         let mut pos = HEADER_LEN;
         let mut prev_lsn: Option<u64> = None;
@@ -315,7 +328,10 @@ impl LogContents {
             prev_lsn = Some(lsn);
             pos += header.total_len().expect("checked by intact_record") as usize;
         }
-        Ok(pos as u64)
+        Ok(LogState {
+            valid_len: pos as u64,
+            salt: self.salt,
+        })
     }
 
     /// The record at `pos` and its payload, if both are intact and whole.
@@ -410,11 +426,12 @@ pub(crate) struct Log {
 }
 
 impl Log {
-    /// Opens the log for appending after its valid prefix of `valid_len` bytes,
-    /// cutting off any torn tail, and syncs it: records sealed from now on
-    /// say that everything before them is durable, and that must be true even
-    /// for records a killed process left unsynced in the page cache.
-    pub(crate) fn open(dir: &Path, dimension: u32, valid_len: u64) -> Result<Log> {
+    /// Opens the log for appending after its valid prefix (`state`), cutting
+    /// off any torn tail, and syncs it: records sealed from now on say that
+    /// everything before them is durable, and that must be true even for
+    /// records a killed process left unsynced in the page cache.
+    pub(crate) fn open(dir: &Path, dimension: u32, state: LogState) -> Result<Log> {
+        let valid_len = state.valid_len;
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new()
             .read(true)
@@ -435,20 +452,16 @@ impl Log {
             .map_err(|e| Error::io("sync log", &path, &e))?;
         let file = Arc::new(file);
         let commit = Arc::new(GroupCommit::new(file.clone(), path.clone(), valid_len));
-        let mut log = Log {
+        Ok(Log {
             path,
             file,
             dimension,
-            salt: 0,
+            salt: state.salt,
             end: valid_len,
             base: 0,
             commit,
             broken: None,
-        };
-        log.salt = log
-            .header_salt()
-            .ok_or_else(|| Error::corrupt(&log.path, "log header changed during open"))?;
-        Ok(log)
+        })
     }
 
     /// Seals the record in `record` (begun with [`begin_puts`] or
@@ -678,15 +691,14 @@ mod tests {
             });
             Ok(())
         })?;
-        Ok((seen, end))
+        Ok((seen, end.valid_len))
     }
 
     /// A new log in `dir` with `records` appended as numbers 1, 2, ...; after
     /// each record listed in `sync_after` the log is synced. Returns the log
     /// and each record's offset.
     fn write_log(dir: &Path, records: Vec<Vec<u8>>, sync_after: &[u64]) -> (Log, Vec<u64>) {
-        create(dir, DIM).unwrap();
-        let mut log = Log::open(dir, DIM, HEADER_LEN as u64).unwrap();
+        let mut log = Log::open(dir, DIM, create(dir, DIM).unwrap()).unwrap();
         let mut offsets = Vec::new();
         for (i, mut r) in records.into_iter().enumerate() {
             let lsn = i as u64 + 1;
@@ -783,8 +795,7 @@ mod tests {
                     continue; // knowing the salt defeats a search by design
                 }
                 let dir = tempfile::tempdir().unwrap();
-                create(dir.path(), DIM).unwrap();
-                let mut log = Log::open(dir.path(), DIM, HEADER_LEN as u64).unwrap();
+                let mut log = Log::open(dir.path(), DIM, create(dir.path(), DIM).unwrap()).unwrap();
                 let mut first = puts(1, 1);
                 log.append(&mut first, 1).unwrap();
                 log.commit().sync_all_written().unwrap();
@@ -852,7 +863,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!((seen, end), (vec![4], new_end as u64));
+        assert_eq!((seen, end.valid_len), (vec![4], new_end as u64));
     }
 
     #[test]
@@ -882,8 +893,7 @@ mod tests {
     #[test]
     fn group_commit_reaches_every_target() {
         let dir = tempfile::tempdir().unwrap();
-        create(dir.path(), DIM).unwrap();
-        let mut log = Log::open(dir.path(), DIM, HEADER_LEN as u64).unwrap();
+        let mut log = Log::open(dir.path(), DIM, create(dir.path(), DIM).unwrap()).unwrap();
         let pos = log.append(&mut puts(1, 1), 1).unwrap();
         let commit = log.commit().clone();
         let waiters: Vec<_> = (0..4)

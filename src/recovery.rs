@@ -12,7 +12,7 @@ use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::{parent_of, sync_dir};
 use crate::index::{Index, SlotRef};
-use crate::log::{self, LogContents, Record};
+use crate::log::{self, LogContents, LogState, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
 
 /// What recovery found, ready to become a live store.
@@ -22,8 +22,8 @@ pub(crate) struct Recovered {
     /// Last log sequence number applied.
     pub lsn: u64,
     pub next_segment: u32,
-    /// Length of the log's valid prefix (a torn tail lies beyond it).
-    pub log_valid_len: u64,
+    /// Where the log's valid prefix ends (a torn tail lies beyond it).
+    pub log: LogState,
     /// Whether the store's durable state lags what recovery rebuilt: records
     /// replayed or a torn tail dropped.
     pub needs_checkpoint: bool,
@@ -89,7 +89,7 @@ pub(crate) fn recover(
         slot_writes: Vec::new(),
         applied: false,
     };
-    let valid_len = contents.scan(segment::slot_size(dimension), cp.lsn, |r| replay.apply(r))?;
+    let log = contents.scan(segment::slot_size(dimension), cp.lsn, |r| replay.apply(r))?;
     let (lsn, applied) = (replay.lsn, replay.applied);
     // Only now that the whole log has been validated may files change: a
     // recovery that ends in Corrupt modifies nothing.
@@ -105,7 +105,7 @@ pub(crate) fn recover(
         index,
         lsn,
         next_segment,
-        log_valid_len: valid_len,
+        log,
         needs_checkpoint: applied || contents.has_records(),
         created: false,
         touched,
@@ -294,24 +294,27 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     // parent left an entry that lasts only until a power cut), then the
     // directory after the log (the checkpoint's rename must not become
     // durable before the entries of the log and the lock file do).
-    let log_path = dir.join(log::FILE_NAME);
     let index = Index::default();
     let made = sync_dir(&parent_of(dir))
         .and_then(|()| log::create(dir, dimension))
-        .and_then(|()| sync_dir(dir))
-        .and_then(|()| checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index)));
-    if let Err(e) = made {
-        remove_new_store(dir);
-        return Err(e);
-    }
+        .and_then(|log| {
+            sync_dir(dir)?;
+            checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
+            Ok(log)
+        });
+    let log = match made {
+        Ok(log) => log,
+        Err(e) => {
+            remove_new_store(dir);
+            return Err(e);
+        }
+    };
     Ok(Recovered {
         dimension,
         index,
         lsn: 0,
         next_segment: 1,
-        log_valid_len: std::fs::metadata(&log_path)
-            .map_err(|e| Error::io("stat", &log_path, &e))?
-            .len(),
+        log,
         needs_checkpoint: false,
         created: true,
         touched: BTreeSet::new(),

@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::files::{self, sync_dir, DirLock, LockMode};
 use crate::guard::{corrupt_slot, Cursor, PinCount, VectorGuard};
 use crate::index::{Index, SlotRef};
-use crate::log::{self, Log};
+use crate::log::{self, Log, LogState};
 use crate::options::{Durability, Options};
 use crate::recovery::{recover, remove_new_store, segment_files, Recovered};
 use crate::segment::{self, Segment};
@@ -86,8 +86,8 @@ pub(crate) struct Writer {
     pub(crate) unsynced: BTreeSet<u32>,
     /// Whether anything changed since the last checkpoint.
     pub(crate) dirty: bool,
-    /// Length of the log's valid prefix found by recovery, until the log is opened.
-    log_valid_len: u64,
+    /// Where recovery found the log's valid prefix to end, until the log is opened.
+    recovered_log: LogState,
     grow_ns: Vec<u64>,
     buf: Vec<u8>,
     /// A failed segment fdatasync: its dirty pages may be gone, so no later
@@ -199,7 +199,7 @@ impl Store {
                 },
                 unsynced: rec.touched,
                 dirty: rec.needs_checkpoint,
-                log_valid_len: rec.log_valid_len,
+                recovered_log: rec.log,
                 grow_ns: Vec::new(),
                 buf: Vec::new(),
                 sync_failure: None,
@@ -222,7 +222,7 @@ impl Store {
         // syncing the directory: what this handle serves must not go back.
         sync_dir(&self.dir)?;
         remove_orphans(&self.dir, &self.index.read())?;
-        w.log = Some(Log::open(&self.dir, self.dimension, w.log_valid_len)?);
+        w.log = Some(Log::open(&self.dir, self.dimension, w.recovered_log)?);
         if w.dirty {
             self.checkpoint_locked(&mut w)?;
         }
