@@ -55,6 +55,14 @@ impl Checkpoint {
             .ok()
             .and_then(|e| e.checked_mul(ENTRY_BYTES))
             .and_then(|e| e.checked_add(segments * SEGMENT_BYTES + HEADER_LEN));
+        // Sequence numbers grow by one per record: one this high can only
+        // be damage or forgery, and the next record's number would overflow.
+        if lsn >= 1 << 63 {
+            return Err(Error::corrupt(
+                &path,
+                format!("checkpoint names log sequence number {lsn}"),
+            ));
+        }
         if dimension == 0 || expected != Some(bytes.len()) {
             return Err(Error::corrupt(
                 &path,
@@ -176,5 +184,16 @@ mod tests {
         }
         std::fs::write(&path, &clean[..clean.len() - 1]).unwrap();
         assert!(Checkpoint::read(dir.path()).is_err());
+    }
+
+    #[test]
+    fn an_impossible_sequence_number_is_corrupt() {
+        // A valid checkpoint naming lsn 2^64-1: the writer's next record
+        // number would overflow (in release builds, wrap to 0 and be skipped
+        // as already checkpointed: a silent loss).
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &encode(2, u64::MAX, 1, &Index::default())).unwrap();
+        let err = Checkpoint::read(dir.path()).err().unwrap();
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt, "{err}");
     }
 }

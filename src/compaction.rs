@@ -32,23 +32,12 @@ impl Store {
         let mut w = self.writer_checked()?;
         let (victims, live, bytes_before) = {
             let index = self.index.read();
-            let active = w.active.and_then(|a| index.segment(a));
             // Dead slots, and room no write will ever use: segments other
             // than the active one stop taking writes.
-            let mut chosen: Vec<&SegmentSlots> = index
+            let chosen: Vec<&SegmentSlots> = index
                 .segments()
                 .filter(|s| s.dead() > 0 || (s.room() > 0 && w.active != Some(s.segment.id())))
                 .collect();
-            let live = |chosen: &[&SegmentSlots]| chosen.iter().map(|s| s.live).sum::<u64>();
-            // Moving more than the active segment has room for takes a new
-            // one; the active segment then stops taking writes, so it goes
-            // too rather than strand its room.
-            if let Some(active) = active {
-                let chosen_already = chosen.iter().any(|s| s.segment.id() == active.segment.id());
-                if !chosen.is_empty() && !chosen_already && live(&chosen) > active.room() {
-                    chosen.push(active);
-                }
-            }
             let victims: Vec<SnapshotSegment> = chosen
                 .iter()
                 .map(|s| SnapshotSegment {
@@ -56,31 +45,44 @@ impl Store {
                     live_bits: s.live_bits.clone(),
                 })
                 .collect();
+            let live: u64 = chosen.iter().map(|s| s.live).sum();
             let bytes: u64 = index.segments().map(|s| s.segment.file_bytes()).sum();
-            (victims, live(&chosen), bytes)
+            (victims, live, bytes)
         };
         if victims.is_empty() {
             // Still a barrier, as a compaction that moved vectors is.
             self.checkpoint_locked(&mut w)?;
             return Ok(0);
         }
-        if w.active
-            .is_some_and(|a| victims.iter().any(|v| v.segment.id() == a))
-        {
-            w.active = None;
-        }
-        let room = w
-            .active
-            .and_then(|a| self.index.read().segment(a).map(|s| s.room()));
-        if live > room.unwrap_or(0) {
-            self.grow(&mut w, live)?; // exactly the room needed: compaction must shrink
+        if let Some(active) = w.active {
+            if let Some(v) = victims.iter().find(|v| v.segment.id() == active) {
+                v.segment.release_file();
+                w.active = None;
+            }
         }
         let slot_size = crate::segment::slot_size(self.dimension);
         let mut images = Vec::with_capacity(MOVE_CHUNK * slot_size);
+        let mut remaining = live;
         for victim in &victims {
             let old = &victim.segment;
             let slots: Vec<u64> = victim.live_slots().collect();
-            for chunk in slots.chunks(MOVE_CHUNK) {
+            let mut rest = &slots[..];
+            while !rest.is_empty() {
+                // The active segment's room first, then one new segment of
+                // exactly the room still needed: nothing is stranded, nothing
+                // moved twice, and compaction only shrinks the store.
+                let room = w
+                    .active
+                    .and_then(|a| self.index.read().segment(a).map(|s| s.room()))
+                    .unwrap_or(0);
+                if room == 0 {
+                    self.grow(&mut w, remaining)?;
+                    continue;
+                }
+                let n = rest.len().min(MOVE_CHUNK).min(room as usize);
+                let (chunk, after) = rest.split_at(n);
+                rest = after;
+                remaining -= n as u64;
                 images.clear();
                 for &slot in chunk {
                     if !old.slot_is_intact(slot) {
@@ -88,11 +90,11 @@ impl Store {
                     }
                     images.extend_from_slice(old.slot(slot));
                 }
-                let target = self.allocate(&mut w, chunk.len() as u64)?;
+                let target = self.allocate(&mut w, n as u64)?;
                 let first = self.index.read().segment(target.id()).expect("active").used;
                 target.write_slots(first, &images)?;
                 let mut index = self.index.write();
-                index.mark_used(target.id(), first + chunk.len() as u64);
+                index.mark_used(target.id(), first + n as u64);
                 for (i, image) in images.chunks_exact(slot_size).enumerate() {
                     index.insert(slot_id(image), SlotRef::new(target.id(), first + i as u64));
                 }

@@ -139,10 +139,10 @@ fn still_named(file: &File, path: &Path) -> bool {
     }
 }
 
-/// Creates `dir` and any missing parents, each made durable by syncing the
-/// directory that holds it (a new store must not vanish in a power cut).
-/// Returns the directories it created, outermost first.
-pub(crate) fn create_dir_durably(dir: &Path) -> Result<Vec<PathBuf>> {
+/// Creates `dir` and any missing parents; returns the directories it
+/// created, outermost first. They become durable when a store is created in
+/// them ([`sync_ancestors`]).
+pub(crate) fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut missing = Vec::new();
     let mut at = dir;
     while !at.as_os_str().is_empty() && !at.exists() {
@@ -156,30 +156,35 @@ pub(crate) fn create_dir_durably(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut created = Vec::new();
     for level in missing {
         match std::fs::create_dir(&level) {
-            Ok(()) => created.push(level.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Ok(()) => created.push(level),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 remove_dirs(&created);
                 return Err(Error::io("create directory", &level, &e));
             }
         }
-        if let Err(e) = sync_dir(&parent_of(&level)) {
-            remove_dirs(&created);
-            return Err(e);
-        }
     }
     Ok(created)
 }
 
-/// The directory that holds `path` (`.` for a bare name).
-pub(crate) fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+/// Makes the path to `dir` durable: syncs every directory above it, so that
+/// a power cut cannot take away a level made by this open, by an earlier
+/// open that was killed before syncing, or by a racing one. The parent must
+/// sync; a failure further up (a directory this user may not open) is left
+/// to whoever made that directory.
+pub(crate) fn sync_ancestors(dir: &Path) -> Result<()> {
+    let dir = std::fs::canonicalize(dir).map_err(|e| Error::io("resolve", dir, &e))?;
+    let mut above = dir.ancestors().skip(1);
+    if let Some(parent) = above.next() {
+        sync_dir(parent)?;
     }
+    for ancestor in above {
+        let _ = sync_dir(ancestor);
+    }
+    Ok(())
 }
 
-/// Removes directories made by [`create_dir_durably`], innermost first
+/// Removes directories made by [`create_dirs`], innermost first
 /// (best effort: undoing a failed open).
 pub(crate) fn remove_dirs(created: &[PathBuf]) {
     for dir in created.iter().rev() {
@@ -289,12 +294,13 @@ mod tests {
     fn new_directories_are_created_and_reported() {
         let root = tempfile::tempdir().unwrap();
         let deep = root.path().join("a/b/c");
-        let made = create_dir_durably(&deep).unwrap();
+        let made = create_dirs(&deep).unwrap();
         assert_eq!(
             made,
             vec![root.path().join("a"), root.path().join("a/b"), deep.clone()]
         );
-        assert!(create_dir_durably(&deep).unwrap().is_empty());
+        assert!(create_dirs(&deep).unwrap().is_empty());
+        sync_ancestors(&deep).unwrap();
         remove_dirs(&made);
         assert!(!root.path().join("a").exists());
     }

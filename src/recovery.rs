@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::{parent_of, sync_dir};
+use crate::files::{sync_ancestors, sync_dir};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, LogState, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
@@ -290,12 +290,12 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     // The log first, then the checkpoint: the checkpoint's appearance is what
     // makes the store exist, so a crash before it leaves a directory that
     // opens as "no store" and is created afresh. Syncs, in order: the
-    // parent (a writer killed between making the directory and syncing its
-    // parent left an entry that lasts only until a power cut), then the
+    // directories above (the store's directory, made by this open or by one
+    // killed before syncing it, must not vanish in a power cut), then the
     // directory after the log (the checkpoint's rename must not become
     // durable before the entries of the log and the lock file do).
     let index = Index::default();
-    let made = sync_dir(&parent_of(dir))
+    let made = sync_ancestors(dir)
         .and_then(|()| log::create(dir, dimension))
         .and_then(|log| {
             sync_dir(dir)?;

@@ -298,14 +298,7 @@ impl Segment {
         let count = (images.len() / self.slot_size) as u64;
         debug_assert!(first + count <= self.capacity);
         let mut file = self.file.lock();
-        if file.is_none() {
-            *file = Some(
-                self.open_for_writing()
-                    .map_err(|e| Error::io("open segment for writing", &self.path, &e))?,
-            );
-        }
-        file.as_ref()
-            .expect("opened above")
+        self.open_file_locked(&mut file)?
             .write_all_at(images, self.offset(first) as u64)
             .map_err(|e| Error::io("write segment", &self.path, &e))?;
         for slot in first..first + count {
@@ -314,20 +307,32 @@ impl Segment {
         Ok(())
     }
 
-    /// Makes every slot written so far durable, through the write descriptor
-    /// or, when the segment holds none, a new one: fsync reaches every dirty
-    /// page of the file, whichever descriptor (or killed process) wrote it.
-    pub(crate) fn sync(&self) -> Result<()> {
-        let file = self.file.lock();
-        let synced = match file.as_ref() {
-            Some(f) => f.sync_data(),
-            None => self.open_for_writing().and_then(|f| f.sync_data()),
-        };
-        synced.map_err(|e| Error::io("sync segment", &self.path, &e))
+    /// Opens the write descriptor if the segment holds none. A sync goes
+    /// through it: fsync reaches every dirty page of the file, whichever
+    /// descriptor (or killed process) wrote it. Failing here loses nothing,
+    /// unlike a failed sync, so callers open first and may retry.
+    pub(crate) fn open_file(&self) -> Result<()> {
+        self.open_file_locked(&mut self.file.lock()).map(drop)
     }
 
-    fn open_for_writing(&self) -> std::io::Result<File> {
-        OpenOptions::new().write(true).open(&self.path)
+    fn open_file_locked<'a>(&self, file: &'a mut Option<File>) -> Result<&'a File> {
+        if file.is_none() {
+            let opened = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(|e| Error::io("open segment for writing", &self.path, &e))?;
+            *file = Some(opened);
+        }
+        Ok(file.as_ref().expect("opened above"))
+    }
+
+    /// Makes every slot written so far durable (opening the write descriptor
+    /// if needed; see [`Segment::open_file`]).
+    pub(crate) fn sync(&self) -> Result<()> {
+        let mut file = self.file.lock();
+        self.open_file_locked(&mut file)?
+            .sync_data()
+            .map_err(|e| Error::io("sync segment", &self.path, &e))
     }
 
     /// Gives back the write descriptor: the segment takes no more writes for

@@ -125,7 +125,7 @@ impl Store {
                         format!("{}: no vecstore store here", dir.display()),
                     ));
                 }
-                files::create_dir_durably(&dir)?
+                files::create_dirs(&dir)?
             }
             Err(e) => return Err(Error::io("stat", &dir, &e)),
         };
@@ -639,6 +639,12 @@ impl Store {
                 .filter_map(|id| index.segment(*id).map(|s| s.segment.clone()))
                 .collect()
         };
+        // A segment that gave back its descriptor needs a new one to be
+        // synced; failing to open one (out of descriptors) loses nothing and
+        // is not a failed sync, so it may be retried.
+        for seg in &to_sync {
+            seg.open_file()?;
+        }
         for seg in to_sync {
             let synced = seg.sync();
             if Some(seg.id()) != w.active {

@@ -316,6 +316,21 @@ fn powercut_child() {
         auto_checkpoint_log_bytes: spec.auto_checkpoint,
         ..Options::default()
     };
+    if spec.script == "fail-create" {
+        // A new store whose first open fails after the store was created
+        // (its first segment cannot be allocated), so that open undoes it.
+        let huge = Options {
+            initial_capacity: u64::from(u32::MAX),
+            ..options
+        };
+        let r = Store::open(&spec.dir, DIM as u32, &huge);
+        assert!(r.is_err(), "the huge first segment was expected to fail");
+        eprintln!(
+            "fail-create child: open failed as expected: {}",
+            r.err().unwrap()
+        );
+        return;
+    }
     let store = Store::open(&spec.dir, DIM as u32, &options).unwrap();
     // Reads write nothing, so reporting what recovery found after reading it
     // still marks the moment open returned.
@@ -1954,6 +1969,30 @@ fn open_makes_a_found_checkpoint_durable() {
             ],
             cuts: Some(vec![usize::MAX]),
             models: vec![NONE],
+            keep_root_entries: true,
+        }
+        .run(),
+    );
+}
+
+/// An open that creates a store and then fails (its first segment cannot be
+/// allocated) undoes the store. It removed index.vsi and wal.log with one
+/// directory fsync after both: a cut that kept the second unlink but not the
+/// first left a checkpoint without its log, Corrupt forever (review).
+#[test]
+fn failed_creation_undone_leaves_an_openable_directory() {
+    assert_no_violations(
+        Scenario {
+            name: "failed-create-undone",
+            children: vec![(
+                scripted(Durability::Fsync, 0, "fail-create"),
+                KillPoint::Never,
+            )],
+            cuts: None,
+            models: [NONE, ENTRIES_NONE]
+                .into_iter()
+                .chain(std::iter::repeat_n(SUBSET, 24))
+                .collect(),
             keep_root_entries: true,
         }
         .run(),
