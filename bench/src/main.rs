@@ -169,12 +169,10 @@ fn parse_sizes(text: &str) -> Result<Vec<(usize, usize)>> {
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = if argv.first().map(String::as_str) == Some(memory::CHILD_FLAG) {
-        memory::child_main(&argv[1..])
-    } else if argv.first().map(String::as_str) == Some(torn::CHILD_FLAG) {
-        torn::child_main(&argv[1..])
-    } else {
-        Args::parse(argv.into_iter()).and_then(|args| run(&args))
+    let outcome = match argv.first().map(String::as_str) {
+        Some(memory::CHILD_FLAG) => memory::child_main(&argv[1..]),
+        Some(torn::CHILD_FLAG) => torn::child_main(&argv[1..]),
+        _ => Args::parse(argv.into_iter()).and_then(|args| run(&args)),
     };
     if let Err(e) = outcome {
         eprintln!("vecstore-bench: {e}");
@@ -221,14 +219,7 @@ fn run(args: &Args) -> Result<()> {
             "## {n} x {dim}  ({:.0} s)\n",
             started.elapsed().as_secs_f64()
         );
-        println!("{}", report::table(&report.results));
-        for note in &report.results.notes {
-            println!("note: {note}");
-        }
-        println!(
-            "\ntargets ({n} x {dim}):\n{}",
-            report::targets_text(&report.targets)
-        );
+        print_report(&report, &format!("{n} x {dim}"));
         reports.push(report);
     }
     let torn = if args.runs("torn") {
@@ -245,14 +236,7 @@ fn run(args: &Args) -> Result<()> {
              the same log file (median, warm cache); vecstore/limit >= 0.50 means \
              the open took at most 2x the read.\n"
         );
-        println!("{}", report::table(&report.results));
-        for note in &report.results.notes {
-            println!("note: {note}");
-        }
-        println!(
-            "\ntargets (torn):\n{}",
-            report::targets_text(&report.targets)
-        );
+        print_report(&report, "torn");
         Some(report)
     } else {
         None
@@ -262,6 +246,18 @@ fn run(args: &Args) -> Result<()> {
         println!("JSON written to {}", path.display());
     }
     Ok(())
+}
+
+/// The table, the notes and the targets of one size (or of `torn`).
+fn print_report(report: &SizeReport, name: &str) {
+    println!("{}", report::table(&report.results));
+    for note in &report.results.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "\ntargets ({name}):\n{}",
+        report::targets_text(&report.targets)
+    );
 }
 
 fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport> {

@@ -11,7 +11,7 @@ use crate::engines::lmdb::Lmdb;
 use crate::engines::vecstore::Vecstore;
 use crate::engines::velesdb::Velesdb;
 use crate::engines::{Column, Engine, Mode, Result};
-use crate::util::{rss_anon_bytes, TempDir};
+use crate::util::{child_output, rss_anon_bytes, TempDir};
 
 /// The flag that makes the binary run [`child_main`].
 pub const CHILD_FLAG: &str = "--rss-child";
@@ -19,24 +19,18 @@ pub const CHILD_FLAG: &str = "--rss-child";
 /// Runs a child that loads `n` vectors into `column`'s engine; returns its
 /// anonymous-memory growth per vector, in bytes.
 pub fn measure(column: Column, n: usize, dim: usize, seed: u64, root: &Path) -> Result<f64> {
-    let output = Command::new(std::env::current_exe()?)
-        .arg(CHILD_FLAG)
-        .args([
-            (column as usize).to_string(),
-            n.to_string(),
-            dim.to_string(),
-            seed.to_string(),
-        ])
-        .arg(root)
-        .output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "memory child failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
-    }
-    let text = String::from_utf8(output.stdout)?;
+    let text = child_output(
+        "memory",
+        Command::new(std::env::current_exe()?)
+            .arg(CHILD_FLAG)
+            .args([
+                (column as usize).to_string(),
+                n.to_string(),
+                dim.to_string(),
+                seed.to_string(),
+            ])
+            .arg(root),
+    )?;
     Ok(text.trim().parse()?)
 }
 

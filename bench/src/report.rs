@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::limits::Limits;
-use crate::results::{metric, Better, Results, COLUMNS, LIMIT, METRICS};
+use crate::results::{metric, metrics, Better, Metric, Results, COLUMNS, LIMIT};
 
 /// One size's report.
 pub struct SizeReport {
@@ -42,27 +42,37 @@ fn value(v: Option<f64>) -> String {
     }
 }
 
-fn ratio(v: Option<f64>) -> String {
+pub fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |r| format!("{r:.2}x"))
+}
+
+/// A row something measured: its value in each column, and vecstore's
+/// advantage over velesdb-core, LMDB and the limit.
+struct Row {
+    metric: &'static Metric,
+    values: [Option<f64>; COLUMNS],
+    ratios: [Option<f64>; 3],
+}
+
+/// The rows something measured, in order.
+fn measured(results: &Results) -> impl Iterator<Item = Row> + '_ {
+    metrics()
+        .map(|metric| Row {
+            metric,
+            values: [0, 1, 2, LIMIT].map(|c| results.get(metric.key, c)),
+            ratios: [1, 2, LIMIT].map(|c| results.advantage(metric, c)),
+        })
+        .filter(|row| row.values.iter().any(Option::is_some))
 }
 
 /// The table's cells, row by row (rows nothing measured are left out).
 fn cells(results: &Results) -> Vec<[String; 9]> {
-    METRICS
-        .iter()
-        .filter(|m| (0..COLUMNS).any(|c| results.get(m.key, c).is_some()))
-        .map(|m| {
-            [
-                m.label.to_string(),
-                m.unit.to_string(),
-                value(results.get(m.key, 0)),
-                value(results.get(m.key, 1)),
-                value(results.get(m.key, 2)),
-                value(results.get(m.key, LIMIT)),
-                ratio(results.advantage(m, 1)),
-                ratio(results.advantage(m, 2)),
-                ratio(results.advantage(m, LIMIT)),
-            ]
+    measured(results)
+        .map(|row| {
+            let [v0, v1, v2, limit] = row.values.map(value);
+            let [r1, r2, r_limit] = row.ratios.map(ratio);
+            let (label, unit) = (row.metric.label.into(), row.metric.unit.into());
+            [label, unit, v0, v1, v2, limit, r1, r2, r_limit]
         })
         .collect()
 }
@@ -273,30 +283,23 @@ fn size_json(size: &SizeReport) -> String {
         "{{\"n\": {}, \"dim\": {}, \"rows\": [",
         size.n, size.dim
     );
-    let rows: Vec<&_> = METRICS
-        .iter()
-        .filter(|m| (0..COLUMNS).any(|c| r.get(m.key, c).is_some()))
-        .collect();
-    for (j, m) in rows.iter().enumerate() {
+    let rows: Vec<_> = measured(r).collect();
+    for (j, row) in rows.iter().enumerate() {
+        let m = row.metric;
         let better = match m.better {
             Better::Higher => "higher",
             Better::Lower => "lower",
             Better::Info => "info",
         };
+        let [v0, v1, v2, limit] = row.values.map(json_num);
+        let [r1, r2, r_limit] = row.ratios.map(json_num);
         let _ = write!(
             out,
-            "      {{\"key\": {}, \"label\": {}, \"unit\": {}, \"better\": {}, \"vecstore\": {}, \"velesdb\": {}, \"lmdb\": {}, \"limit\": {}, \"vs_velesdb\": {}, \"vs_lmdb\": {}, \"vs_limit\": {}}}",
+            "      {{\"key\": {}, \"label\": {}, \"unit\": {}, \"better\": {}, \"vecstore\": {v0}, \"velesdb\": {v1}, \"lmdb\": {v2}, \"limit\": {limit}, \"vs_velesdb\": {r1}, \"vs_lmdb\": {r2}, \"vs_limit\": {r_limit}}}",
             json_str(m.key),
             json_str(m.label),
             json_str(m.unit),
             json_str(better),
-            json_num(r.get(m.key, 0)),
-            json_num(r.get(m.key, 1)),
-            json_num(r.get(m.key, 2)),
-            json_num(r.get(m.key, LIMIT)),
-            json_num(r.advantage(m, 1)),
-            json_num(r.advantage(m, 2)),
-            json_num(r.advantage(m, LIMIT)),
         );
         out.push_str(if j + 1 < rows.len() { ",\n" } else { "\n" });
     }

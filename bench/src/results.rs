@@ -33,8 +33,8 @@ const fn m(key: &'static str, label: &'static str, unit: &'static str, better: B
 
 use Better::{Higher, Info, Lower};
 
-/// Every row of the report, in order.
-pub const METRICS: &[Metric] = &[
+/// The rows of the workloads measured per size, in order.
+const SIZE_METRICS: &[Metric] = &[
     m("bulk_fsync", "bulk load x1000, FSYNC", "vec/s", Higher),
     m("bulk_flush", "bulk load x1000, FLUSH", "vec/s", Higher),
     m("bulk_none", "bulk load x1000, NONE", "vec/s", Higher),
@@ -112,66 +112,34 @@ pub const METRICS: &[Metric] = &[
         Higher,
     ),
     m("search_agree", "  top-10 ids equal to naive", "of 10", Info),
-    m(
-        "torn_whole_open",
-        "batch record whole: open, replaying it [limit=read log once]",
-        "ms",
-        Lower,
-    ),
-    m("torn_whole_cabi", "  open through the C ABI", "ms", Lower),
-    m("torn_whole_ro", "  open read-only (no writes)", "ms", Lower),
-    m(
-        "torn_whole_ratio",
-        "  open / read of the log once",
-        "x",
-        Info,
-    ),
-    m("torn_whole_log", "  log file", "MiB", Info),
-    m("torn_whole_count", "  vectors after open", "count", Info),
-    m(
-        "torn_cut_open",
-        "torn batch, log cut mid-record: open [limit=read log once]",
-        "ms",
-        Lower,
-    ),
-    m("torn_cut_cabi", "  open through the C ABI", "ms", Lower),
-    m("torn_cut_ro", "  open read-only (no writes)", "ms", Lower),
-    m("torn_cut_ratio", "  open / read of the log once", "x", Info),
-    m("torn_cut_log", "  log file", "MiB", Info),
-    m("torn_cut_count", "  vectors after open", "count", Info),
-    m(
-        "torn_holes_open",
-        "torn batch, 4 KiB sectors zeroed: open [limit=read log once]",
-        "ms",
-        Lower,
-    ),
-    m("torn_holes_cabi", "  open through the C ABI", "ms", Lower),
-    m("torn_holes_ro", "  open read-only (no writes)", "ms", Lower),
-    m(
-        "torn_holes_ratio",
-        "  open / read of the log once",
-        "x",
-        Info,
-    ),
-    m("torn_holes_log", "  log file", "MiB", Info),
-    m("torn_holes_count", "  vectors after open", "count", Info),
-    m(
-        "torn_nohdr_open",
-        "torn batch, record header zeroed: open [limit=read log once]",
-        "ms",
-        Lower,
-    ),
-    m("torn_nohdr_cabi", "  open through the C ABI", "ms", Lower),
-    m("torn_nohdr_ro", "  open read-only (no writes)", "ms", Lower),
-    m(
-        "torn_nohdr_ratio",
-        "  open / read of the log once",
-        "x",
-        Info,
-    ),
-    m("torn_nohdr_log", "  log file", "MiB", Info),
-    m("torn_nohdr_count", "  vectors after open", "count", Info),
 ];
+
+/// The six rows of each variant of the torn-batch workload (`torn.rs`), keyed
+/// `torn_{variant}_{row}`; `$open` heads the variant.
+macro_rules! torn_rows {
+    ($(($variant:literal, $open:literal)),* $(,)?) => {
+        [$(
+            m(concat!("torn_", $variant, "_open"), concat!($open, " [limit=read log once]"), "ms", Lower),
+            m(concat!("torn_", $variant, "_cabi"), "  open through the C ABI", "ms", Lower),
+            m(concat!("torn_", $variant, "_ro"), "  open read-only (no writes)", "ms", Lower),
+            m(concat!("torn_", $variant, "_ratio"), "  open / read of the log once", "x", Info),
+            m(concat!("torn_", $variant, "_log"), "  log file", "MiB", Info),
+            m(concat!("torn_", $variant, "_count"), "  vectors after open", "count", Info),
+        )*]
+    };
+}
+
+const TORN_METRICS: &[Metric] = &torn_rows![
+    ("whole", "batch record whole: open, replaying it"),
+    ("cut", "torn batch, log cut mid-record: open"),
+    ("holes", "torn batch, 4 KiB sectors zeroed: open"),
+    ("nohdr", "torn batch, record header zeroed: open"),
+];
+
+/// Every row of the report, in order.
+pub fn metrics() -> impl Iterator<Item = &'static Metric> {
+    SIZE_METRICS.iter().chain(TORN_METRICS)
+}
 
 /// Measured values of one size.
 #[derive(Default)]
@@ -182,7 +150,7 @@ pub struct Results {
 
 impl Results {
     pub fn set(&mut self, key: &'static str, column: usize, value: f64) {
-        assert!(METRICS.iter().any(|m| m.key == key), "unknown metric {key}");
+        assert!(metrics().any(|m| m.key == key), "unknown metric {key}");
         self.values.entry(key).or_default()[column] = Some(value);
     }
 
@@ -204,8 +172,7 @@ impl Results {
 }
 
 pub fn metric(key: &str) -> &'static Metric {
-    METRICS
-        .iter()
+    metrics()
         .find(|m| m.key == key)
         .unwrap_or_else(|| panic!("unknown metric {key}"))
 }

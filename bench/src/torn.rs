@@ -39,17 +39,16 @@ use std::process::Command;
 use vecstore::{Durability, Options, Store};
 
 use crate::data::Rng;
-use crate::engines::Result;
-use crate::report::{SizeReport, Target};
-use crate::results::{Results, LIMIT};
-use crate::util::{timed, TempDir};
+use crate::engines::vecstore::{vector_log_bytes, Vecstore, RECORD_HEADER};
+use crate::engines::{Engine, Result};
+use crate::report::{ratio, SizeReport, Target};
+use crate::results::{metric, Results, LIMIT};
+use crate::util::{child_output, sync_all, timed, TempDir};
 
 /// The flag that makes the binary run [`child_main`].
 pub const CHILD_FLAG: &str = "--torn-child";
 
-const LOG: &str = "wal.log";
-/// Bytes of a log record before its payload (format 2).
-const RECORD_HEADER: u64 = 56;
+const LOG: &str = Vecstore::LOG_FILE.unwrap();
 /// Sector size of the damage in `holes`.
 const SECTOR: u64 = 4096;
 /// Sectors zeroed in `holes`.
@@ -114,13 +113,12 @@ fn expectations(n: usize, whole: bool) -> Vec<(u64, Option<u64>)> {
 }
 
 /// Vectors per batch so that its log record is about `record_bytes`.
-pub fn batch_len(record_bytes: u64, dim: usize) -> usize {
-    // Per vector: a slot reference (8) and a slot image (16 + 4·dim).
-    (record_bytes / (24 + 4 * dim as u64)) as usize
+fn batch_len(record_bytes: u64, dim: usize) -> usize {
+    (record_bytes / vector_log_bytes(dim)) as usize
 }
 
 fn record_len(n: usize, dim: usize) -> u64 {
-    (RECORD_HEADER + n as u64 * (24 + 4 * dim as u64)).next_multiple_of(8)
+    (RECORD_HEADER + n as u64 * vector_log_bytes(dim)).next_multiple_of(8)
 }
 
 // ---- the child: builds the store and exits without closing it --------------
@@ -177,8 +175,6 @@ pub struct Plan {
 struct Variant {
     key: &'static str,
     whole: bool,
-    /// Metric keys: open, C ABI open, read-only open, open/read, log MiB, count.
-    metrics: [&'static str; 6],
     target: &'static str,
 }
 
@@ -186,53 +182,21 @@ const VARIANTS: [Variant; 4] = [
     Variant {
         key: "whole",
         whole: true,
-        metrics: [
-            "torn_whole_open",
-            "torn_whole_cabi",
-            "torn_whole_ro",
-            "torn_whole_ratio",
-            "torn_whole_log",
-            "torn_whole_count",
-        ],
         target: "",
     },
     Variant {
         key: "cut",
         whole: false,
-        metrics: [
-            "torn_cut_open",
-            "torn_cut_cabi",
-            "torn_cut_ro",
-            "torn_cut_ratio",
-            "torn_cut_log",
-            "torn_cut_count",
-        ],
         target: "open after a torn batch (log cut mid-record) within 2x reading the log once",
     },
     Variant {
         key: "holes",
         whole: false,
-        metrics: [
-            "torn_holes_open",
-            "torn_holes_cabi",
-            "torn_holes_ro",
-            "torn_holes_ratio",
-            "torn_holes_log",
-            "torn_holes_count",
-        ],
         target: "open after a torn batch (4 KiB sectors zeroed) within 2x reading the log once",
     },
     Variant {
         key: "nohdr",
         whole: false,
-        metrics: [
-            "torn_nohdr_open",
-            "torn_nohdr_cabi",
-            "torn_nohdr_ro",
-            "torn_nohdr_ratio",
-            "torn_nohdr_log",
-            "torn_nohdr_count",
-        ],
         target: "open after a torn batch (record header zeroed) within 2x reading the log once",
     },
 ];
@@ -245,19 +209,13 @@ pub fn run(plan: &Plan, root: &Path) -> Result<SizeReport> {
     let scratch = TempDir::new(root, "torn")?;
     let base = TempDir::new(scratch.path(), "base")?;
     progress("writing the store (child process)");
-    let output = Command::new(std::env::current_exe()?)
-        .arg(CHILD_FLAG)
-        .arg(base.path())
-        .args([dim.to_string(), n.to_string()])
-        .output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "torn child failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
-    }
-    let text = String::from_utf8(output.stdout)?;
+    let text = child_output(
+        "torn",
+        Command::new(std::env::current_exe()?)
+            .arg(CHILD_FLAG)
+            .arg(base.path())
+            .args([dim.to_string(), n.to_string()]),
+    )?;
     let (start, end) = text
         .trim()
         .split_once(' ')
@@ -345,36 +303,39 @@ pub fn run(plan: &Plan, root: &Path) -> Result<SizeReport> {
             }
         }
 
-        let [open_key, cabi_key, ro_key, ratio_key, log_key, count_key] = v.metrics;
+        // Rows `torn_{variant}_{row}` (results.rs).
+        let key = |row: &str| metric(&format!("torn_{}_{row}", v.key)).key;
         let read_ms = read * 1e3;
-        let mut set = |key, secs: &[f64]| {
-            if !secs.is_empty() {
-                res.set(key, 0, median(secs.iter().copied()) * 1e3);
-                res.set(key, LIMIT, read_ms);
+        let log_mib = log_bytes as f64 / (1 << 20) as f64;
+        let mut set = |row, secs: &[f64]| {
+            let ms = (!secs.is_empty()).then(|| median(secs.iter().copied()) * 1e3);
+            if let Some(ms) = ms {
+                res.set(key(row), 0, ms);
+                res.set(key(row), LIMIT, read_ms);
             }
+            ms
         };
-        set(open_key, &rust);
-        set(cabi_key, &cabi);
-        set(ro_key, &ro);
-        let ratio = (!rust.is_empty()).then(|| median(rust.iter().copied()) / read);
-        if let Some(r) = ratio {
-            res.set(ratio_key, 0, r);
+        let open_ms = set("open", &rust);
+        set("cabi", &cabi);
+        set("ro", &ro);
+        let open_ratio = open_ms.map(|ms| ms / read_ms);
+        if let Some(r) = open_ratio {
+            res.set(key("ratio"), 0, r);
         }
-        res.set(log_key, 0, log_bytes as f64 / (1 << 20) as f64);
+        res.set(key("log"), 0, log_mib);
         if let Some(c) = count {
-            res.set(count_key, 0, c as f64);
+            res.set(key("count"), 0, c as f64);
         }
         if !v.target.is_empty() {
             targets.push(Target {
                 name: v.target,
                 measured: format!(
-                    "{} ms open vs {} ms read of {:.1} MiB ({})",
-                    fmt_ms(ratio.map(|r| r * read_ms)),
+                    "{} ms open vs {} ms read of {log_mib:.1} MiB ({})",
+                    fmt_ms(open_ms),
                     fmt_ms(Some(read_ms)),
-                    log_bytes as f64 / (1 << 20) as f64,
-                    ratio.map_or("-".into(), |r| format!("{r:.2}x"))
+                    ratio(open_ratio)
                 ),
-                met: ratio.map(|r| r <= 2.0),
+                met: open_ratio.map(|r| r <= 2.0),
             });
         }
     }
@@ -406,11 +367,6 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
-}
-
-fn sync_all() {
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
 }
 
 /// `to` gets a fresh `LOCK`, a copy of the log and hard links to the other

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::engines::Result;
+
 /// A directory removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -91,6 +93,27 @@ fn proc_field(file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(file).ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `child` (this binary in a child mode, see `main`) and returns what
+/// it printed; `what` names it in the error if it fails.
+pub fn child_output(what: &str, child: &mut Command) -> Result<String> {
+    let output = child.output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "{what} child failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Flushes the page cache's dirty pages, so a timed open does not pay for
+/// writing back bytes a copy (not the store) dirtied.
+pub fn sync_all() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
 }
 
 /// Runs `f` once and returns its result and the seconds it took.

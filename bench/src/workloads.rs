@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::data::Dataset;
 use crate::engines::{Engine, Mode, Reader, Result};
 use crate::results::Results;
-use crate::util::{percentile, timed, TempDir};
+use crate::util::{percentile, sync_all, timed, TempDir};
 
 /// Vectors per `put_batch` in bulk loads, and ids per delete batch.
 const BATCH: usize = 1000;
@@ -81,13 +81,6 @@ fn mode_key(prefix: &str, mode: Mode) -> &'static str {
         (_, Mode::None) => "put_none",
         _ => unreachable!("no metric for {prefix} {mode:?}"),
     }
-}
-
-/// Flushes the page cache's dirty pages, so a timed open does not pay for
-/// writing back bytes a copy (not the store) dirtied.
-fn sync_all() {
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
 }
 
 // ---- writes ----------------------------------------------------------------

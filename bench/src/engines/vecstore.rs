@@ -6,6 +6,15 @@ use vecstore::{Durability, Options, Store};
 
 use super::{Column, Engine, Mode, Reader, Result};
 
+/// Bytes of a log record before its payload (log format 2).
+pub const RECORD_HEADER: u64 = 56;
+
+/// Bytes a vector takes in a `PUTS` record's payload: a slot reference (8)
+/// and a slot image (16 + 4·dim).
+pub fn vector_log_bytes(dim: usize) -> u64 {
+    24 + 4 * dim as u64
+}
+
 pub struct Vecstore {
     pub store: Store,
 }
@@ -16,11 +25,10 @@ impl Engine for Vecstore {
     const LOG_FILE: Option<&'static str> = Some("wal.log");
     type Reader<'a> = VecstoreReader<'a>;
 
-    /// A `PUTS` record of 1000: a 56-byte header (log format 2), then per
-    /// vector a slot reference (8) and a slot image (16 + 4·dim); no padding
+    /// A `PUTS` record of 1000: the header, then 1000 vectors; no padding
     /// (1000 such vectors are a multiple of 8 bytes).
     fn logged_vectors(bytes: u64, dim: usize) -> f64 {
-        bytes as f64 / (24.0 + 4.0 * dim as f64 + 56.0 / 1000.0)
+        bytes as f64 / (vector_log_bytes(dim) as f64 + RECORD_HEADER as f64 / 1000.0)
     }
 
     fn open(dir: &Path, dim: usize, mode: Mode) -> Result<Self> {
