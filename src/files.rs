@@ -168,18 +168,19 @@ pub(crate) fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Makes the path to `dir` durable: syncs every directory above it, so that
-/// a power cut cannot take away a level made by this open, by an earlier
-/// open that was killed before syncing, or by a racing one. The parent must
-/// sync; a failure further up (a directory this user may not open) is left
-/// to whoever made that directory.
-pub(crate) fn sync_ancestors(dir: &Path) -> Result<()> {
+/// a power cut cannot take away a level made by this open (`created`, from
+/// [`create_dirs`]), by an earlier open killed before syncing, or by a racing
+/// one. The directories holding `dir` and each of `created` must sync; a
+/// failure further up (a directory this user may not open) is left to
+/// whoever made that directory.
+pub(crate) fn sync_ancestors(dir: &Path, created: &[PathBuf]) -> Result<()> {
     let dir = std::fs::canonicalize(dir).map_err(|e| Error::io("resolve", dir, &e))?;
-    let mut above = dir.ancestors().skip(1);
-    if let Some(parent) = above.next() {
-        sync_dir(parent)?;
-    }
-    for ancestor in above {
-        let _ = sync_dir(ancestor);
+    let required = created.len().max(1);
+    for (level, ancestor) in dir.ancestors().skip(1).enumerate() {
+        let synced = sync_dir(ancestor);
+        if level < required {
+            synced?;
+        }
     }
     Ok(())
 }
@@ -300,7 +301,7 @@ mod tests {
             vec![root.path().join("a"), root.path().join("a/b"), deep.clone()]
         );
         assert!(create_dirs(&deep).unwrap().is_empty());
-        sync_ancestors(&deep).unwrap();
+        sync_ancestors(&deep, &made).unwrap();
         remove_dirs(&made);
         assert!(!root.path().join("a").exists());
     }

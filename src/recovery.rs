@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::{sync_ancestors, sync_dir};
+use crate::files::sync_dir;
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, LogState, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
@@ -249,6 +249,9 @@ impl Replay<'_, '_> {
                 ));
             }
             seg.write_slots(first, images)?;
+            // The end-of-open checkpoint syncs it through a new descriptor:
+            // a replay over many segments holds none of them open.
+            seg.release_file();
         }
         Ok(named)
     }
@@ -289,19 +292,16 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     }
     // The log first, then the checkpoint: the checkpoint's appearance is what
     // makes the store exist, so a crash before it leaves a directory that
-    // opens as "no store" and is created afresh. Syncs, in order: the
-    // directories above (the store's directory, made by this open or by one
-    // killed before syncing it, must not vanish in a power cut), then the
-    // directory after the log (the checkpoint's rename must not become
-    // durable before the entries of the log and the lock file do).
+    // opens as "no store" and is created afresh. The directory is synced
+    // after the log: the checkpoint's rename must not become durable before
+    // the entries of the log and the lock file do. (The directories above
+    // are synced by the open, which knows which of them it made.)
     let index = Index::default();
-    let made = sync_ancestors(dir)
-        .and_then(|()| log::create(dir, dimension))
-        .and_then(|log| {
-            sync_dir(dir)?;
-            checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
-            Ok(log)
-        });
+    let made = log::create(dir, dimension).and_then(|log| {
+        sync_dir(dir)?;
+        checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
+        Ok(log)
+    });
     let log = match made {
         Ok(log) => log,
         Err(e) => {
@@ -323,15 +323,25 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
 
 /// Removes a store that this open created and could not finish, leaving
 /// nothing behind but what it found (`create_store` refused a directory that
-/// held segments, so every segment here is this open's). The checkpoint goes
-/// first, durably: the store ceases to exist, and no power cut can leave the
-/// checkpoint without its log.
+/// held segments, so every segment here is this open's). Each step is made
+/// durable before the next, so that a kill or power cut in between leaves a
+/// directory that opens: segments, then the checkpoint (the store ceases to
+/// exist), then the log.
 pub(crate) fn remove_new_store(dir: &Path) {
-    let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
-    let _ = sync_dir(dir);
-    let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
+    // Segments first: the new checkpoint lists none, so until they are gone
+    // they are orphans the next open removes; left without a checkpoint
+    // they would make the directory Corrupt.
     for id in segment_files(dir).unwrap_or_default() {
         let _ = std::fs::remove_file(dir.join(segment::file_name(id)));
     }
-    let _ = sync_dir(dir);
+    if sync_dir(dir).is_err() {
+        return;
+    }
+    let _ = std::fs::remove_file(dir.join(checkpoint::FILE_NAME));
+    // A log left behind is harmless (the next creation truncates it); a
+    // checkpoint without its log is not.
+    if sync_dir(dir).is_ok() {
+        let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
+        let _ = sync_dir(dir);
+    }
 }

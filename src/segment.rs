@@ -204,6 +204,7 @@ impl Segment {
             ));
         }
         let capacity = u64_at(body, 8);
+        check_capacity(dimension, capacity).map_err(|e| Error::corrupt(&path, e.message()))?;
         let slot_size = slot_size(dimension);
         let expected = capacity
             .checked_mul(slot_size as u64)
@@ -438,5 +439,31 @@ mod tests {
             Segment::open(dir.path(), 2, 4).err().unwrap().kind(),
             ErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn open_rejects_a_capacity_no_slot_reference_can_address() {
+        // A header claiming 2^32 slots, with a (sparse) file of that size:
+        // slot numbers past 2^32-1 would spill into the segment bits of a
+        // slot reference.
+        let dir = tmp();
+        drop(Segment::create(dir.path(), 1, 4, 10).unwrap());
+        let path = dir.path().join(file_name(1));
+        let capacity = 1u64 << 32;
+        let mut body = Vec::new();
+        body.put_u32(1);
+        body.put_u32(0);
+        body.put_u64(capacity);
+        let header = FileHeader {
+            magic: MAGIC,
+            dimension: 4,
+        }
+        .encode(&body);
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(&header, 0).unwrap();
+        file.set_len(HEADER_BYTES + capacity * slot_size(4) as u64)
+            .unwrap();
+        let err = Segment::open(dir.path(), 1, 4).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
     }
 }

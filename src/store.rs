@@ -155,7 +155,12 @@ impl Store {
         };
         let created_store = rec.created;
         let store = Store::new(dir, options, rec, lock);
-        match store.finish_open(options) {
+        let finished = if created_store {
+            files::sync_ancestors(&store.dir, &created_dirs)
+        } else {
+            Ok(())
+        };
+        match finished.and_then(|()| store.finish_open(options)) {
             Ok(()) => Ok(store),
             Err(e) => {
                 // Undone while the lock is held, so no other opener sees a
@@ -639,13 +644,12 @@ impl Store {
                 .filter_map(|id| index.segment(*id).map(|s| s.segment.clone()))
                 .collect()
         };
-        // A segment that gave back its descriptor needs a new one to be
-        // synced; failing to open one (out of descriptors) loses nothing and
+        // One segment at a time, so a checkpoint needs one spare descriptor
+        // whatever it syncs. A segment that gave back its descriptor needs a
+        // new one; failing to open it (out of descriptors) loses nothing and
         // is not a failed sync, so it may be retried.
-        for seg in &to_sync {
-            seg.open_file()?;
-        }
         for seg in to_sync {
+            seg.open_file()?;
             let synced = seg.sync();
             if Some(seg.id()) != w.active {
                 seg.release_file();
