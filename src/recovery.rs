@@ -295,7 +295,7 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     // opens as "no store" and is created afresh. The directory is synced
     // after the log: the checkpoint's rename must not become durable before
     // the entries of the log and the lock file do. (The directories above
-    // are synced by the open, which knows which of them it made.)
+    // were synced by the open, which knows which of them it made.)
     let index = Index::default();
     let made = log::create(dir, dimension).and_then(|log| {
         sync_dir(dir)?;

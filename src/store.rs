@@ -145,6 +145,20 @@ impl Store {
             err
         };
         let lock = DirLock::acquire(&dir, mode).map_err(|e| undo(None, e))?;
+        // A store about to be created: the directories above it are made
+        // durable before it exists (it must not exist, complete, on a path
+        // a power cut can take away; a writer killed later leaves it so).
+        let about_to_create = may_create && !dir.join(checkpoint::FILE_NAME).exists();
+        let ancestors = if about_to_create {
+            files::sync_ancestors(&dir, &created_dirs)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = ancestors {
+            let err = undo(Some(&lock), e);
+            drop(lock);
+            return Err(err);
+        }
         let rec = match recover(&dir, dimension, writable, may_create) {
             Ok(rec) => rec,
             Err(e) => {
@@ -155,12 +169,7 @@ impl Store {
         };
         let created_store = rec.created;
         let store = Store::new(dir, options, rec, lock);
-        let finished = if created_store {
-            files::sync_ancestors(&store.dir, &created_dirs)
-        } else {
-            Ok(())
-        };
-        match finished.and_then(|()| store.finish_open(options)) {
+        match store.finish_open(options) {
             Ok(()) => Ok(store),
             Err(e) => {
                 // Undone while the lock is held, so no other opener sees a
