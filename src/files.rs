@@ -170,16 +170,24 @@ pub(crate) fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Makes the path to `dir` durable: syncs every directory above it, so that
 /// a power cut cannot take away a level made by this open (`created`, from
 /// [`create_dirs`]), by an earlier open killed before syncing, or by a racing
-/// one. The directories holding `dir` and each of `created` must sync; a
-/// failure further up (a directory this user may not open) is left to
-/// whoever made that directory.
+/// one. A failed fsync always fails; a directory this user may not open is
+/// left to whoever made it, unless it holds `dir` or one of `created`
+/// (which need not be a chain: a racing open may have made a middle level).
 pub(crate) fn sync_ancestors(dir: &Path, created: &[PathBuf]) -> Result<()> {
-    let dir = std::fs::canonicalize(dir).map_err(|e| Error::io("resolve", dir, &e))?;
-    let required = created.len().max(1);
-    for (level, ancestor) in dir.ancestors().skip(1).enumerate() {
-        let synced = sync_dir(ancestor);
-        if level < required {
-            synced?;
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io("resolve", p, &e));
+    let dir = canonical(dir)?;
+    let mut holders = vec![dir.parent().map(Path::to_path_buf)];
+    for level in created {
+        holders.push(canonical(level)?.parent().map(Path::to_path_buf));
+    }
+    for ancestor in dir.ancestors().skip(1) {
+        let must = holders.iter().any(|h| h.as_deref() == Some(ancestor));
+        match File::open(ancestor) {
+            Err(_) if !must => {}
+            Err(e) => return Err(Error::io("open directory", ancestor, &e)),
+            Ok(d) => d
+                .sync_all()
+                .map_err(|e| Error::io("sync directory", ancestor, &e))?,
         }
     }
     Ok(())

@@ -4,13 +4,13 @@
 //! recovery runs again.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::sync_dir;
+use crate::files::{sync_ancestors, sync_dir};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, LogState, Record};
 use crate::segment::{self, slot_id, slot_is_intact, Segment};
@@ -39,9 +39,10 @@ pub(crate) fn recover(
     dimension: u32,
     writable: bool,
     create: bool,
+    created_dirs: &[PathBuf],
 ) -> Result<Recovered> {
     let Some(cp) = Checkpoint::read(dir)? else {
-        return create_store(dir, dimension, writable && create);
+        return create_store(dir, dimension, writable && create, created_dirs);
     };
     if dimension != 0 && dimension != cp.dimension {
         return Err(Error::new(
@@ -276,8 +277,13 @@ pub(crate) fn segment_files(dir: &Path) -> Result<Vec<u32>> {
 }
 
 /// A directory without a checkpoint: a new store, if allowed and nothing of an
-/// older store is there.
-fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> {
+/// older store is there. `created_dirs`: the directories this open made for it.
+fn create_store(
+    dir: &Path,
+    dimension: u32,
+    allowed: bool,
+    created_dirs: &[PathBuf],
+) -> Result<Recovered> {
     if dimension == 0 || !allowed {
         return Err(Error::new(
             ErrorKind::NotFound,
@@ -292,10 +298,13 @@ fn create_store(dir: &Path, dimension: u32, allowed: bool) -> Result<Recovered> 
     }
     // The log first, then the checkpoint: the checkpoint's appearance is what
     // makes the store exist, so a crash before it leaves a directory that
-    // opens as "no store" and is created afresh. The directory is synced
-    // after the log: the checkpoint's rename must not become durable before
-    // the entries of the log and the lock file do. (The directories above
-    // were synced by the open, which knows which of them it made.)
+    // opens as "no store" and is created afresh. First the directories
+    // above are made durable: a complete store must never stand on a path a
+    // power cut can take away (a writer killed later would leave it so, and
+    // later opens sync nothing above an existing store). The directory is
+    // synced after the log: the checkpoint's rename must not become durable
+    // before the entries of the log and the lock file do.
+    sync_ancestors(dir, created_dirs)?;
     let index = Index::default();
     let made = log::create(dir, dimension).and_then(|log| {
         sync_dir(dir)?;

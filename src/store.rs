@@ -145,21 +145,7 @@ impl Store {
             err
         };
         let lock = DirLock::acquire(&dir, mode).map_err(|e| undo(None, e))?;
-        // A store about to be created: the directories above it are made
-        // durable before it exists (it must not exist, complete, on a path
-        // a power cut can take away; a writer killed later leaves it so).
-        let about_to_create = may_create && !dir.join(checkpoint::FILE_NAME).exists();
-        let ancestors = if about_to_create {
-            files::sync_ancestors(&dir, &created_dirs)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = ancestors {
-            let err = undo(Some(&lock), e);
-            drop(lock);
-            return Err(err);
-        }
-        let rec = match recover(&dir, dimension, writable, may_create) {
+        let rec = match recover(&dir, dimension, writable, may_create, &created_dirs) {
             Ok(rec) => rec,
             Err(e) => {
                 let err = undo(Some(&lock), e);
