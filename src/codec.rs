@@ -9,6 +9,22 @@ pub(crate) fn checksum(parts: &[&[u8]]) -> u32 {
     hasher.finalize()
 }
 
+/// A random u64, different at each call: std's `RandomState` keys come from
+/// the OS's random source; the time, process and a counter make each draw new.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((
+        nanos,
+        std::process::id(),
+        DRAWS.fetch_add(1, Ordering::Relaxed),
+    ))
+}
+
 /// Appends little-endian integers to a byte buffer.
 pub(crate) trait PutLe {
     fn put_u32(&mut self, v: u32);
@@ -42,7 +58,7 @@ pub(crate) struct FileHeader {
 }
 
 /// On-disk format version this library writes and reads (every file header carries it).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Outcome of checking a header against what the reader expects.
 pub(crate) enum HeaderError {
@@ -68,6 +84,17 @@ impl FileHeader {
     /// Length of an encoded header with a body of `body_len` bytes.
     pub(crate) const fn encoded_len(body_len: usize) -> usize {
         8 + 4 + 4 + body_len + 4
+    }
+
+    /// The version in a header that is intact for a body of `body_len`
+    /// bytes: how a file whose header changed size between versions is
+    /// recognized as another version rather than as damage.
+    pub(crate) fn intact_version(magic: &[u8; 8], bytes: &[u8], body_len: usize) -> Option<u32> {
+        let len = Self::encoded_len(body_len);
+        (bytes.len() >= len
+            && &bytes[..8] == magic
+            && checksum(&[&bytes[..len - 4]]) == u32_at(bytes, len - 4))
+        .then(|| u32_at(bytes, 8))
     }
 
     /// Checks magic, checksum and version; returns the dimension and the body.

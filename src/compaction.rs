@@ -30,6 +30,9 @@ impl Store {
     /// guards and cursors are not disturbed; writers wait.
     pub fn compact(&self) -> Result<u64> {
         let mut w = self.writer_checked()?;
+        // Moving a vector looks its id up: check every index page first, so
+        // that no move can fail halfway on a damaged one.
+        self.index.read().check_base()?;
         let (victims, live, bytes_before) = {
             let index = self.index.read();
             // Dead slots, and room no write will ever use: segments other
@@ -96,7 +99,7 @@ impl Store {
                 let mut index = self.index.write();
                 index.mark_used(target.id(), first + n as u64);
                 for (i, image) in images.chunks_exact(slot_size).enumerate() {
-                    index.insert(slot_id(image), SlotRef::new(target.id(), first + i as u64));
+                    index.insert(slot_id(image), SlotRef::new(target.id(), first + i as u64))?;
                 }
                 drop(index);
                 w.unsynced.insert(target.id());

@@ -219,29 +219,37 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Replaces `dir/name` with `bytes` atomically and durably: write a temporary
-/// file, fsync it, rename it over the target, fsync the directory.
-pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+/// file, fsync it, rename it over the target, fsync the directory. Returns
+/// the new file, open for reading. The file a reader may have mapped is
+/// never written or truncated: it is replaced whole.
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<File> {
     let tmp: PathBuf = dir.join(format!("{name}.tmp"));
     let written = (|| {
         let mut file = OpenOptions::new()
+            .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o644)
             .open(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()
+        file.sync_all()?;
+        Ok(file)
     })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("write", &tmp, &e));
-    }
+    let file = match written {
+        Ok(file) => file,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io("write", &tmp, &e));
+        }
+    };
     let target = dir.join(name);
     if let Err(e) = std::fs::rename(&tmp, &target) {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io("rename into", &target, &e));
     }
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::{Error, Result};
 use crate::segment::Segment;
 
 /// Where a vector lives: segment id in the high 32 bits, slot in the low 32.
@@ -59,37 +61,137 @@ impl SegmentSlots {
     }
 }
 
-/// Id → slot map plus per-segment slot accounting. Mutated only by the writer.
+/// Id → slot map plus per-segment slot accounting.
+///
+/// The map is the last checkpoint's hash table (`base`, mapped from the file
+/// and shared through the page cache by every process) overlaid by `delta`,
+/// the changes since: an id's entry there replaces the base's, and
+/// [`TOMBSTONE`] removes it. A checkpoint folds the delta into a new base, so
+/// the heap holds only what changed since the last one.
 #[derive(Default)]
 pub(crate) struct Index {
-    map: FxHashMap<u64, SlotRef>,
+    base: Option<Arc<Checkpoint>>,
+    delta: FxHashMap<u64, SlotRef>,
+    len: u64,
     segments: BTreeMap<u32, SegmentSlots>,
 }
 
+/// A delta entry for an id the base holds and that was deleted since.
+const TOMBSTONE: SlotRef = SlotRef(checkpoint::EMPTY);
+
 impl Index {
-    pub(crate) fn with_capacity(entries: usize) -> Index {
-        Index {
-            map: FxHashMap::with_capacity_and_hasher(entries, Default::default()),
-            segments: BTreeMap::new(),
+    /// The index a checkpoint describes, its segments mapped by `open`.
+    pub(crate) fn from_checkpoint(
+        cp: Arc<Checkpoint>,
+        mut open: impl FnMut(u32) -> Result<Arc<Segment>>,
+    ) -> Result<Index> {
+        let mut segments = BTreeMap::new();
+        for entry in cp.segments() {
+            let segment = open(entry.id)?;
+            let marked: u64 = entry
+                .live_bits
+                .iter()
+                .map(|w| u64::from(w.count_ones()))
+                .sum();
+            let mut live_bits = entry.live_bits;
+            live_bits.resize(segment.capacity().div_ceil(64) as usize, 0);
+            if entry.used > segment.capacity() || marked != entry.live {
+                return Err(Error::corrupt(
+                    segment.path(),
+                    format!(
+                        "checkpoint says {} slots used of {}, {} live, {marked} marked",
+                        entry.used,
+                        segment.capacity(),
+                        entry.live
+                    ),
+                ));
+            }
+            segments.insert(
+                entry.id,
+                SegmentSlots {
+                    segment,
+                    used: entry.used,
+                    live: entry.live,
+                    live_bits,
+                },
+            );
         }
+        Ok(Index {
+            len: cp.entries,
+            base: Some(cp),
+            delta: FxHashMap::default(),
+            segments,
+        })
+    }
+
+    /// Makes `cp`, just written from this index, its new base.
+    pub(crate) fn rebase(&mut self, cp: Arc<Checkpoint>) {
+        debug_assert_eq!(cp.entries, self.len);
+        self.base = Some(cp);
+        self.delta = FxHashMap::default();
     }
 
     pub(crate) fn len(&self) -> u64 {
-        self.map.len() as u64
+        self.len
     }
 
-    pub(crate) fn contains(&self, id: u64) -> bool {
-        self.map.contains_key(&id)
+    /// Entries changed since the base was written.
+    pub(crate) fn delta_len(&self) -> u64 {
+        self.delta.len() as u64
+    }
+
+    /// Whether `id` is present; `Corrupt` if the index page to read fails
+    /// its checksum.
+    pub(crate) fn contains(&self, id: u64) -> Result<bool> {
+        Ok(self.lookup(id)?.is_some())
+    }
+
+    fn lookup(&self, id: u64) -> Result<Option<SlotRef>> {
+        match (self.delta.get(&id), &self.base) {
+            (Some(&at), _) => Ok((at != TOMBSTONE).then_some(at)),
+            (None, Some(base)) => base.lookup(id),
+            (None, None) => Ok(None),
+        }
     }
 
     /// The segment and slot holding `id`.
-    pub(crate) fn locate(&self, id: u64) -> Option<(&Arc<Segment>, u64)> {
-        let at = *self.map.get(&id)?;
-        Some((&self.segments[&at.segment()].segment, at.slot()))
+    pub(crate) fn locate(&self, id: u64) -> Result<Option<(&Arc<Segment>, u64)>> {
+        let Some(at) = self.lookup(id)? else {
+            return Ok(None);
+        };
+        match self.segments.get(&at.segment()) {
+            Some(slots) if at.slot() < slots.used => Ok(Some((&slots.segment, at.slot()))),
+            _ => Err(self.impossible(id, at)),
+        }
     }
 
+    fn impossible(&self, id: u64, at: SlotRef) -> Error {
+        let path = self.base.as_ref().map(|b| b.path().to_path_buf());
+        Error::corrupt(
+            &path.unwrap_or_default(),
+            format!("entry for id {id} points at an impossible slot {:#x}", at.0),
+        )
+    }
+
+    /// Checks every page of the base, so that [`Self::entries`] sees no damage.
+    pub(crate) fn check_base(&self) -> Result<()> {
+        self.base.as_ref().map_or(Ok(()), |b| b.check_table())
+    }
+
+    /// Every `(id, slot)`: the base's entries not changed since, then the
+    /// delta's. Call [`Self::check_base`] first.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (u64, SlotRef)> + '_ {
-        self.map.iter().map(|(&id, &at)| (id, at))
+        let base = self
+            .base
+            .iter()
+            .flat_map(|cp| cp.entries())
+            .filter(|(id, _)| !self.delta.contains_key(id));
+        let delta = self
+            .delta
+            .iter()
+            .filter(|(_, &at)| at != TOMBSTONE)
+            .map(|(&id, &at)| (id, at));
+        base.chain(delta)
     }
 
     pub(crate) fn segments(&self) -> impl Iterator<Item = &SegmentSlots> {
@@ -126,31 +228,47 @@ impl Index {
         slots.used = slots.used.max(end);
     }
 
-    /// Points `id` at `at`; the slot it pointed at before (if any) becomes dead.
-    pub(crate) fn insert(&mut self, id: u64, at: SlotRef) {
+    /// Points `id` at `at`; the slot it pointed at before (if any) becomes
+    /// dead. Changes nothing if the lookup fails (`Corrupt`).
+    pub(crate) fn insert(&mut self, id: u64, at: SlotRef) -> Result<()> {
+        let old = self.lookup(id)?;
         self.segments
             .get_mut(&at.segment())
             .expect("known segment")
             .set_live(at.slot(), true);
-        if let Some(old) = self.map.insert(id, at) {
-            self.kill(old);
+        match old {
+            Some(old) => self.kill(old),
+            None => self.len += 1,
         }
+        self.delta.insert(id, at);
+        Ok(())
     }
 
-    /// Removes `id`; returns whether it was present.
-    pub(crate) fn remove(&mut self, id: u64) -> bool {
-        match self.map.remove(&id) {
-            Some(old) => {
-                self.kill(old);
-                true
-            }
+    /// Removes `id`; returns whether it was present. Changes nothing if the
+    /// lookup fails (`Corrupt`).
+    pub(crate) fn remove(&mut self, id: u64) -> Result<bool> {
+        let Some(old) = self.lookup(id)? else {
+            return Ok(false);
+        };
+        let in_base = match &self.base {
+            Some(base) => base.lookup(id)?.is_some(),
             None => false,
+        };
+        self.kill(old);
+        self.len -= 1;
+        if in_base {
+            self.delta.insert(id, TOMBSTONE);
+        } else {
+            self.delta.remove(&id);
         }
+        Ok(true)
     }
 
     fn kill(&mut self, at: SlotRef) {
         if let Some(slots) = self.segments.get_mut(&at.segment()) {
-            slots.set_live(at.slot(), false);
+            if at.slot() < slots.used && is_live(&slots.live_bits, at.slot()) {
+                slots.set_live(at.slot(), false);
+            }
         }
     }
 
@@ -168,6 +286,11 @@ impl Index {
                 .collect(),
         }
     }
+}
+
+/// Whether bit `slot` of a live-slot bitmap is set.
+pub(crate) fn is_live(bits: &[u64], slot: u64) -> bool {
+    bits[(slot / 64) as usize] & (1 << (slot % 64)) != 0
 }
 
 /// The live slots of each segment at one instant. Holding it keeps the
@@ -215,18 +338,18 @@ mod tests {
         let mut index = Index::default();
         index.add_segment(seg, 0);
         index.mark_used(1, 3);
-        index.insert(10, SlotRef::new(1, 0));
-        index.insert(11, SlotRef::new(1, 1));
-        index.insert(10, SlotRef::new(1, 2));
+        index.insert(10, SlotRef::new(1, 0)).unwrap();
+        index.insert(11, SlotRef::new(1, 1)).unwrap();
+        index.insert(10, SlotRef::new(1, 2)).unwrap();
         let s = index.segment(1).unwrap();
         assert_eq!((s.used, s.live, s.dead(), s.room()), (3, 2, 1, 127));
-        assert!(index.remove(11));
-        assert!(!index.remove(11));
+        assert!(index.remove(11).unwrap());
+        assert!(!index.remove(11).unwrap());
         assert_eq!(index.len(), 1);
         let snap = index.snapshot();
         let live: Vec<u64> = snap.segments[0].live_slots().collect();
         assert_eq!(live, vec![2]);
-        assert_eq!(index.locate(10).unwrap().1, 2);
+        assert_eq!(index.locate(10).unwrap().unwrap().1, 2);
     }
 
     #[test]
@@ -237,7 +360,7 @@ mod tests {
         index.add_segment(seg, 0);
         index.mark_used(1, 200);
         for slot in [0, 63, 64, 127, 128, 199] {
-            index.insert(slot, SlotRef::new(1, slot));
+            index.insert(slot, SlotRef::new(1, slot)).unwrap();
         }
         let snap = index.snapshot();
         let live: Vec<u64> = snap.segments[0].live_slots().collect();

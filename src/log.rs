@@ -28,7 +28,6 @@
 //!   was already synced is real corruption: `Corrupt`.
 
 use std::fs::{File, OpenOptions};
-use std::hash::BuildHasher;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,18 +136,9 @@ fn payload_checksum(salt: u64, payload: &[u8]) -> u32 {
     checksum(&[&salt.to_le_bytes(), payload])
 }
 
-/// A salt for a new log generation: unpredictable (std's `RandomState` keys
-/// come from the OS's random source) and different at each call.
+/// A salt for a new log generation: unpredictable and different at each call.
 fn fresh_salt() -> u64 {
-    static DRAWS: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    std::collections::hash_map::RandomState::new().hash_one((
-        nanos,
-        std::process::id(),
-        DRAWS.fetch_add(1, Ordering::Relaxed),
-    ))
+    crate::codec::random_u64()
 }
 
 fn encode_file_header(dimension: u32, salt: u64) -> Vec<u8> {

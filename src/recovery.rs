@@ -55,30 +55,10 @@ pub(crate) fn recover(
         ));
     }
     let dimension = cp.dimension;
-    let mut index = Index::with_capacity(cp.entry_count());
-    for (id, used) in cp.segments() {
-        let seg = Segment::open(dir, id, dimension)?;
-        if used > seg.capacity() {
-            return Err(Error::corrupt(
-                seg.path(),
-                format!("checkpoint says {used} slots used of {}", seg.capacity()),
-            ));
-        }
-        index.add_segment(Arc::new(seg), used);
-    }
-    let cp_path = dir.join(checkpoint::FILE_NAME);
-    for (id, at) in cp.entries() {
-        let known = index
-            .segment(at.segment())
-            .is_some_and(|s| at.slot() < s.used && !is_live(s.live_bits.as_slice(), at.slot()));
-        if !known || index.contains(id) {
-            return Err(Error::corrupt(
-                &cp_path,
-                format!("entry for id {id} points at an impossible slot {:#x}", at.0),
-            ));
-        }
-        index.insert(id, at);
-    }
+    let (cp_lsn, cp_next_segment) = (cp.lsn, cp.next_segment);
+    let mut index = Index::from_checkpoint(Arc::new(cp), |id| {
+        Segment::open(dir, id, dimension).map(Arc::new)
+    })?;
 
     let contents = LogContents::read(dir, dimension)?;
     let mut replay = Replay {
@@ -86,11 +66,11 @@ pub(crate) fn recover(
         dimension,
         writable,
         index: &mut index,
-        lsn: cp.lsn,
+        lsn: cp_lsn,
         slot_writes: Vec::new(),
         applied: false,
     };
-    let log = contents.scan(segment::slot_size(dimension), cp.lsn, |r| replay.apply(r))?;
+    let log = contents.scan(segment::slot_size(dimension), cp_lsn, |r| replay.apply(r))?;
     let (lsn, applied) = (replay.lsn, replay.applied);
     // Only now that the whole log has been validated may files change: a
     // recovery that ends in Corrupt modifies nothing.
@@ -100,7 +80,7 @@ pub(crate) fn recover(
     }
     let next_segment = segment_files(dir)?
         .last()
-        .map_or(cp.next_segment, |&last| cp.next_segment.max(last + 1));
+        .map_or(cp_next_segment, |&last| cp_next_segment.max(last + 1));
     Ok(Recovered {
         dimension,
         index,
@@ -135,10 +115,6 @@ fn retire_written_slots(index: &mut Index) {
     }
 }
 
-fn is_live(bits: &[u64], slot: u64) -> bool {
-    bits[(slot / 64) as usize] & (1 << (slot % 64)) != 0
-}
-
 /// Applies log records newer than the checkpoint to the index, collecting
 /// the slot images to write once the whole log is known to be sound.
 struct Replay<'a, 'log> {
@@ -161,7 +137,7 @@ impl<'log> Replay<'_, 'log> {
             }
             Record::Deletes { lsn, ids } if lsn > self.lsn => {
                 for id in ids.chunks_exact(8) {
-                    self.index.remove(u64_at(id, 0));
+                    self.index.remove(u64_at(id, 0))?;
                 }
                 self.lsn = lsn;
             }
@@ -219,7 +195,7 @@ impl<'log> Replay<'_, 'log> {
             self.index.insert(
                 slot_id(image),
                 SlotRef::new(seg.id(), first.slot() + i as u64),
-            );
+            )?;
         }
         Ok(())
     }
@@ -308,16 +284,18 @@ fn create_store(
     let index = Index::default();
     let made = log::create(dir, dimension).and_then(|log| {
         sync_dir(dir)?;
-        checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
-        Ok(log)
+        let cp = checkpoint::write(dir, &checkpoint::encode(dimension, 0, 1, &index))?;
+        Ok((log, cp))
     });
-    let log = match made {
-        Ok(log) => log,
+    let (log, cp) = match made {
+        Ok(made) => made,
         Err(e) => {
             remove_new_store(dir);
             return Err(e);
         }
     };
+    let mut index = index;
+    index.rebase(Arc::new(cp));
     Ok(Recovered {
         dimension,
         index,

@@ -27,6 +27,8 @@ use crate::segment::{self, Segment};
 const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
 /// Largest segment grown by policy (a single bigger batch still gets room).
 const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+/// Changes since the last checkpoint that never trigger one by themselves.
+const DELTA_FLOOR: u64 = 1 << 16;
 /// Default of `Options::auto_checkpoint_log_bytes`.
 const DEFAULT_AUTO_CHECKPOINT_LOG_BYTES: u64 = 512 << 20;
 
@@ -247,9 +249,10 @@ impl Store {
         self.len() == 0
     }
 
-    /// Whether a vector with `id` exists.
+    /// Whether a vector with `id` exists. A damaged index page that would
+    /// answer reads as absent here; every other read reports it as `Corrupt`.
     pub fn contains(&self, id: u64) -> bool {
-        self.index.read().contains(id)
+        self.index.read().contains(id).unwrap_or(false)
     }
 
     /// Stores `vector` under `id`, replacing any vector with that id.
@@ -283,6 +286,14 @@ impl Store {
             return self.writer_checked().map(|_| ());
         }
         let mut w = self.writer_checked()?;
+        // Every index page these ids need is checked before anything is
+        // written, so that applying the batch to the index cannot fail.
+        {
+            let index = self.index.read();
+            for &id in ids {
+                index.contains(id)?;
+            }
+        }
         let count = ids.len() as u64;
         let seg = self.allocate(&mut w, count)?;
         let first = self.index.read().segment(seg.id()).expect("active").used;
@@ -318,7 +329,7 @@ impl Store {
             let mut index = self.index.write();
             index.mark_used(seg.id(), first + count);
             for (i, &id) in ids.iter().enumerate() {
-                index.insert(id, SlotRef::new(seg.id(), first + i as u64));
+                index.insert(id, SlotRef::new(seg.id(), first + i as u64))?;
             }
         }
         self.commit(w, durable_at)
@@ -341,10 +352,13 @@ impl Store {
         let present: Vec<u64> = {
             let index = self.index.read();
             let mut seen = BTreeSet::new();
-            ids.iter()
-                .copied()
-                .filter(|&id| index.contains(id) && seen.insert(id))
-                .collect()
+            let mut present = Vec::new();
+            for &id in ids {
+                if index.contains(id)? && seen.insert(id) {
+                    present.push(id);
+                }
+            }
+            present
         };
         if present.is_empty() {
             return Ok(0);
@@ -367,7 +381,7 @@ impl Store {
         {
             let mut index = self.index.write();
             for &id in &present {
-                index.remove(id);
+                index.remove(id)?;
             }
         }
         self.commit(w, durable_at)?;
@@ -378,7 +392,7 @@ impl Store {
     pub fn get(&self, id: u64, out: &mut [f32]) -> Result<()> {
         self.check_len(out.len())?;
         let index = self.index.read();
-        let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
+        let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
         check_slot(seg, slot, id)?;
         out.copy_from_slice(seg.vector(slot));
         Ok(())
@@ -402,8 +416,10 @@ impl Store {
         let index = self.index.read();
         // Check every slot before writing anything: on error, `out` and
         // `found` are left untouched.
-        let located: Vec<Option<(&Arc<Segment>, u64)>> =
-            ids.iter().map(|&id| index.locate(id)).collect();
+        let located: Vec<Option<(&Arc<Segment>, u64)>> = ids
+            .iter()
+            .map(|&id| index.locate(id))
+            .collect::<Result<_>>()?;
         for (&id, at) in ids.iter().zip(&located) {
             if let Some((seg, slot)) = at {
                 check_slot(seg, *slot, id)?;
@@ -421,7 +437,7 @@ impl Store {
     /// Borrows the vector of `id` without copying; see [`VectorGuard`].
     pub fn get_ref(&self, id: u64) -> Result<VectorGuard> {
         let index = self.index.read();
-        let (seg, slot) = index.locate(id).ok_or_else(|| not_found(id))?;
+        let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
         check_slot(seg, slot, id)?;
         Ok(VectorGuard::new(seg.clone(), slot, id, &self.pins))
     }
@@ -566,7 +582,7 @@ impl Store {
             _ => None,
         };
         let limit = w.auto_checkpoint_log_bytes;
-        if w.log.as_ref().is_some_and(|l| l.record_bytes() > limit) {
+        if w.log.as_ref().is_some_and(|l| l.record_bytes() > limit) || self.delta_is_full() {
             // The write is applied and logged: its status must not say
             // otherwise. A failed checkpoint leaves the log as it was (a
             // failed sync inside it makes later changes refuse), and the
@@ -578,6 +594,14 @@ impl Store {
             Some((commit, pos)) => commit.wait_durable(pos),
             None => Ok(()),
         }
+    }
+
+    /// Whether the changes since the last checkpoint, held in the heap of
+    /// every process, have grown past an eighth of the store (and a floor
+    /// that keeps small stores from checkpointing often).
+    fn delta_is_full(&self) -> bool {
+        let index = self.index.read();
+        index.delta_len() > (index.len() / 8).max(DELTA_FLOOR)
     }
 
     /// A segment with room for `count` consecutive slots starting at its `used`,
@@ -632,6 +656,7 @@ impl Store {
     /// Checkpoint with the writer held: sync written segments, replace the
     /// checkpoint file, then trim the log (only once the checkpoint is durable).
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
+        self.index.read().check_base()?;
         let to_sync: Vec<Arc<Segment>> = {
             let index = self.index.read();
             w.unsynced
@@ -655,7 +680,9 @@ impl Store {
             }
         }
         let bytes = checkpoint::encode(self.dimension, w.lsn, w.next_segment, &self.index.read());
-        checkpoint::write(&self.dir, &bytes)?;
+        let cp = checkpoint::write(&self.dir, &bytes)?;
+        drop(bytes);
+        self.index.write().rebase(Arc::new(cp));
         w.unsynced.clear();
         w.dirty = false;
         if let Some(log) = w.log.as_mut() {

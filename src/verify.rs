@@ -1,7 +1,8 @@
-//! A full consistency check of an open store, for tools and tests: every
-//! index entry against the slot it names, and the slot accounting of every
-//! segment. (Headers, the checkpoint and every log record were already
-//! checked when the store was opened.)
+//! A full consistency check of an open store, for tools and tests: the
+//! checkpoint's hash table against its checksum (open checks only its
+//! header, segment table and bitmaps), every index entry against the slot it
+//! names, and the slot accounting of every segment. (Headers and every log
+//! record were already checked when the store was opened.)
 
 use crate::segment::{slot_id, slot_is_intact};
 use crate::store::Store;
@@ -42,6 +43,12 @@ impl Store {
                     s.segment.capacity()
                 ));
             }
+        }
+        if let Err(e) = index.check_base() {
+            // Its entries cannot be listed: report that, and the count.
+            report.problems.push(e.to_string());
+            report.vectors = index.len();
+            return report;
         }
         for (id, at) in index.entries() {
             report.vectors += 1;
