@@ -148,6 +148,33 @@ pub(crate) struct Checkpoint {
     /// One bit per table page: checked against its checksum by this process.
     checked: Box<[AtomicU64]>,
     path: PathBuf,
+    /// The file it was read from, to tell whether a newer one replaced it.
+    identity: FileIdentity,
+}
+
+/// Device and inode of a file: a renamed-in replacement has another inode,
+/// and the one a process still maps cannot be reused meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    /// The identity of the checkpoint file of `dir` now, if there is one.
+    pub(crate) fn current(dir: &Path) -> Option<FileIdentity> {
+        std::fs::metadata(dir.join(FILE_NAME))
+            .ok()
+            .map(|m| FileIdentity::of(&m))
+    }
 }
 
 impl Checkpoint {
@@ -246,6 +273,7 @@ impl Checkpoint {
             table_at,
             checked: (0..pages.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
             path: path.to_path_buf(),
+            identity: FileIdentity::of(&meta),
             map,
         })
     }
@@ -332,6 +360,10 @@ impl Checkpoint {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(crate) fn identity(&self) -> FileIdentity {
+        self.identity
     }
 }
 

@@ -14,21 +14,12 @@ use crate::error::{Error, ErrorKind, Result};
 /// Name of the lock file inside a store directory.
 pub(crate) const LOCK_FILE: &str = "LOCK";
 
-/// How a handle locks the store directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LockMode {
-    /// A read-only handle: a shared lock on an existing `LOCK`.
-    Shared,
-    /// The writer: an exclusive lock; `create` allows making a missing `LOCK`
-    /// (only when a store exists or is about to be created, so that a failed
-    /// open of a directory without a store leaves it as it was).
-    Exclusive { create: bool },
-}
-
-/// An flock held on the store's lock file for the life of a handle.
+/// The writer's exclusive flock on the store's lock file, held for the life
+/// of a read-write handle. Read-only handles take no lock: they never block
+/// the writer nor are blocked by it.
 ///
-/// flock locks belong to an open file description, so a second open of the
-/// same directory conflicts with the first even inside one process.
+/// flock locks belong to an open file description, so a second writer of
+/// the same directory conflicts with the first even inside one process.
 pub(crate) struct DirLock {
     /// Holds the lock; closing it releases the lock.
     _file: File,
@@ -39,29 +30,22 @@ pub(crate) struct DirLock {
 
 impl DirLock {
     /// Takes the lock, failing with `Locked` instead of waiting, and
-    /// `NotFound` when `LOCK` is missing and may not be made.
-    pub(crate) fn acquire(dir: &Path, mode: LockMode) -> Result<DirLock> {
+    /// `NotFound` when `LOCK` is missing and `create` is false (making it
+    /// is allowed only when a store exists or is about to be created, so
+    /// that a failed open of a directory without a store leaves it as it was).
+    pub(crate) fn acquire(dir: &Path, create: bool) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
         loop {
-            let (file, created) = open_lock_file(dir, &path, mode)?;
-            let op = match mode {
-                LockMode::Shared => libc::LOCK_SH,
-                LockMode::Exclusive { .. } => libc::LOCK_EX,
-            };
+            let (file, created) = open_lock_file(dir, &path, create)?;
             // SAFETY: plain syscall on a descriptor that `file` keeps open.
-            if unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) } != 0 {
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 let err = std::io::Error::last_os_error();
                 if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
                     return Err(Error::new(
                         ErrorKind::Locked,
                         format!(
-                            "{}: the store is open for writing by another handle{}",
-                            dir.display(),
-                            if op == libc::LOCK_EX {
-                                " or reader"
-                            } else {
-                                ""
-                            }
+                            "{}: the store is open for writing by another handle",
+                            dir.display()
                         ),
                     ));
                 }
@@ -94,21 +78,20 @@ impl DirLock {
 
 /// Opens (or, if allowed and missing, creates) the lock file; reports
 /// whether it was created.
-fn open_lock_file(dir: &Path, path: &Path, mode: LockMode) -> Result<(File, bool)> {
+fn open_lock_file(dir: &Path, path: &Path, create: bool) -> Result<(File, bool)> {
     let no_store = || {
         Error::new(
             ErrorKind::NotFound,
             format!("{}: no vecstore store here", dir.display()),
         )
     };
-    let open = |create_new: bool| match mode {
-        LockMode::Shared => File::open(path),
-        LockMode::Exclusive { .. } => OpenOptions::new()
+    let open = |create_new: bool| {
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(create_new)
             .mode(0o644)
-            .open(path),
+            .open(path)
     };
     match open(false) {
         Ok(file) => return Ok((file, false)),
@@ -117,7 +100,7 @@ fn open_lock_file(dir: &Path, path: &Path, mode: LockMode) -> Result<(File, bool
         }
         Err(_) => {}
     }
-    if mode != (LockMode::Exclusive { create: true }) {
+    if !create {
         return Err(no_store());
     }
     match open(true) {
@@ -204,10 +187,14 @@ pub(crate) fn remove_dirs(created: &[PathBuf]) {
 /// Maps a store file read-only (PROT_READ, MAP_SHARED), whole.
 pub(crate) fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
     // SAFETY: the mapping is read-only. A store's files change only through
-    // its single writer (the directory lock keeps other writers out), which
-    // writes segment slots no reader can see yet and never touches the log
-    // while recovery reads it. Bytes a caller sees therefore never change
-    // under it, and nothing maps a region past the end of the file.
+    // its single writer (the directory lock keeps other writers out). The
+    // files mapped are never truncated or rewritten in place while any
+    // process may map them: segment slots are written once, before anything
+    // names them; a checkpoint file is replaced whole by rename; the log
+    // (which a checkpoint truncates) is mapped only by a writer's recovery,
+    // before it trims anything, and read by readers with pread. Bytes a
+    // caller sees therefore never change under it, and nothing maps a
+    // region past the end of the file.
     unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io("map", path, &e))
 }
 
@@ -259,35 +246,20 @@ mod tests {
     #[test]
     fn second_exclusive_lock_in_process_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = LockMode::Exclusive { create: true };
-        let first = DirLock::acquire(dir.path(), writer).unwrap();
-        let err = DirLock::acquire(dir.path(), writer).err().unwrap();
+        let first = DirLock::acquire(dir.path(), true).unwrap();
+        let err = DirLock::acquire(dir.path(), true).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Locked);
-        assert_eq!(
-            DirLock::acquire(dir.path(), LockMode::Shared)
-                .err()
-                .unwrap()
-                .kind(),
-            ErrorKind::Locked
-        );
         drop(first);
-        let _a = DirLock::acquire(dir.path(), LockMode::Shared).unwrap();
-        let _b = DirLock::acquire(dir.path(), LockMode::Shared).unwrap();
-        assert_eq!(
-            DirLock::acquire(dir.path(), writer).err().unwrap().kind(),
-            ErrorKind::Locked
-        );
+        let _again = DirLock::acquire(dir.path(), false).unwrap();
     }
 
     #[test]
     fn lock_file_is_made_only_when_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        for mode in [LockMode::Shared, LockMode::Exclusive { create: false }] {
-            let err = DirLock::acquire(dir.path(), mode).err().unwrap();
-            assert_eq!(err.kind(), ErrorKind::NotFound, "{mode:?}");
-            assert!(!dir.path().join(LOCK_FILE).exists(), "{mode:?}");
-        }
-        let lock = DirLock::acquire(dir.path(), LockMode::Exclusive { create: true }).unwrap();
+        let err = DirLock::acquire(dir.path(), false).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(!dir.path().join(LOCK_FILE).exists());
+        let lock = DirLock::acquire(dir.path(), true).unwrap();
         assert!(lock.created_file());
         lock.remove_file();
         drop(lock);
@@ -303,7 +275,7 @@ mod tests {
         let stale = File::create(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(!still_named(&stale, &path));
-        let lock = DirLock::acquire(dir.path(), LockMode::Exclusive { create: true }).unwrap();
+        let lock = DirLock::acquire(dir.path(), true).unwrap();
         assert!(lock.created_file());
     }
 

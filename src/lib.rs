@@ -7,11 +7,13 @@
 #[cfg(not(target_endian = "little"))]
 compile_error!("vecstore maps its files as native floats and supports little-endian targets only");
 
+mod changes;
 mod checkpoint;
 mod codec;
 mod compaction;
 mod error;
 mod files;
+mod follow;
 mod guard;
 mod index;
 mod log;

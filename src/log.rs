@@ -164,6 +164,15 @@ pub(crate) enum Record<'a> {
     Deletes { lsn: u64, ids: &'a [u8] },
 }
 
+impl Record<'_> {
+    /// The record's sequence number.
+    pub(crate) fn lsn(&self) -> u64 {
+        match self {
+            Record::Puts { lsn, .. } | Record::Deletes { lsn, .. } => *lsn,
+        }
+    }
+}
+
 /// Starts a record of `count` puts in `buf` (which must be empty); the caller
 /// appends the payload, and [`Log::append`] seals it.
 pub(crate) fn begin_puts(buf: &mut Vec<u8>, count: usize) {
@@ -292,27 +301,14 @@ impl LogContents {
                     ),
                 ));
             }
-            let count = usize::try_from(header.count).ok();
-            let record = match header.kind {
-                KIND_PUTS
-                    if count.and_then(|c| c.checked_mul(8 + slot_size)) == Some(payload.len()) =>
-                {
-                    let refs = payload.len() / (8 + slot_size) * 8;
-                    Record::Puts {
-                        lsn,
-                        slots: &payload[..refs],
-                        images: &payload[refs..],
-                    }
-                }
-                KIND_DELETES if count.and_then(|c| c.checked_mul(8)) == Some(payload.len()) => {
-                    Record::Deletes { lsn, ids: payload }
-                }
-                kind => {
-                    return Err(Error::corrupt(
-                        &self.path,
-                        format!("record at offset {pos} has kind {kind} and a bad length"),
-                    ))
-                }
+            let Some(record) = decode_record(&header, payload, slot_size) else {
+                return Err(Error::corrupt(
+                    &self.path,
+                    format!(
+                        "record at offset {pos} has kind {} and a bad length",
+                        header.kind
+                    ),
+                ));
             };
             apply(record)?;
             prev_lsn = Some(lsn);
@@ -326,17 +322,7 @@ impl LogContents {
 
     /// The record at `pos` and its payload, if both are intact and whole.
     fn intact_record(&self, pos: usize) -> Option<(RecordHeader, &[u8])> {
-        let header = RecordHeader::decode(&self.bytes[pos..], self.salt)?;
-        let whole = header
-            .total_len()
-            .and_then(|len| (pos as u64).checked_add(len))
-            .is_some_and(|end| end <= self.bytes.len() as u64);
-        if !whole {
-            return None;
-        }
-        let start = pos + RECORD_HEADER;
-        let payload = &self.bytes[start..start + header.payload_len as usize];
-        (payload_checksum(self.salt, payload) == header.payload_crc).then_some((header, payload))
+        intact_record(&self.bytes, pos, self.salt)
     }
 
     /// Decides whether the damage at `damage` (the end of the intact prefix)
@@ -395,6 +381,194 @@ impl LogContents {
     pub(crate) fn has_records(&self) -> bool {
         self.bytes.len() > HEADER_LEN
     }
+}
+
+/// The record at `pos` of `bytes` and its payload, if both are intact and
+/// whole, in the generation of `salt`.
+fn intact_record(bytes: &[u8], pos: usize, salt: u64) -> Option<(RecordHeader, &[u8])> {
+    let header = RecordHeader::decode(&bytes[pos..], salt)?;
+    let whole = header
+        .total_len()
+        .and_then(|len| (pos as u64).checked_add(len))
+        .is_some_and(|end| end <= bytes.len() as u64);
+    if !whole {
+        return None;
+    }
+    let start = pos + RECORD_HEADER;
+    let payload = &bytes[start..start + header.payload_len as usize];
+    (payload_checksum(salt, payload) == header.payload_crc).then_some((header, payload))
+}
+
+/// The record an intact header and payload make, if its kind and length agree.
+fn decode_record<'a>(
+    header: &RecordHeader,
+    payload: &'a [u8],
+    slot_size: usize,
+) -> Option<Record<'a>> {
+    let count = usize::try_from(header.count).ok();
+    let lsn = header.lsn;
+    match header.kind {
+        KIND_PUTS if count.and_then(|c| c.checked_mul(8 + slot_size)) == Some(payload.len()) => {
+            let refs = payload.len() / (8 + slot_size) * 8;
+            Some(Record::Puts {
+                lsn,
+                slots: &payload[..refs],
+                images: &payload[refs..],
+            })
+        }
+        KIND_DELETES if count.and_then(|c| c.checked_mul(8)) == Some(payload.len()) => {
+            Some(Record::Deletes { lsn, ids: payload })
+        }
+        _ => None,
+    }
+}
+
+/// A read-only handle's view of the log another process appends to: reads
+/// with `pread` only (the writer truncates the log at each checkpoint, so
+/// a mapping of it could fault), and only whole, intact records.
+pub(crate) struct LogTail {
+    file: File,
+    path: PathBuf,
+    dimension: u32,
+    salt: u64,
+    /// File offset of the next record to read.
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+/// What [`LogTail::poll`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailPoll {
+    /// Every whole record appended so far was read.
+    CaughtUp,
+    /// The log started a new generation (a checkpoint trimmed it) since the
+    /// tail was opened: what follows must be read from the new checkpoint.
+    NewGeneration,
+}
+
+impl LogTail {
+    /// Opens the log of `dir` at its first record.
+    pub(crate) fn open(dir: &Path, dimension: u32) -> Result<LogTail> {
+        let path = dir.join(FILE_NAME);
+        let file = File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::corrupt(&path, "log file is missing"),
+            _ => Error::io("open log", &path, &e),
+        })?;
+        let mut tail = LogTail {
+            file,
+            path,
+            dimension,
+            salt: 0,
+            pos: HEADER_LEN as u64,
+            buf: Vec::new(),
+        };
+        tail.salt = tail.header_salt()?;
+        Ok(tail)
+    }
+
+    /// The salt the file's header names now.
+    fn header_salt(&self) -> Result<u64> {
+        let mut header = [0u8; HEADER_LEN];
+        let got = read_at_most(&self.file, &mut header, 0)
+            .map_err(|e| Error::io("read", &self.path, &e))?;
+        match FileHeader::decode(&MAGIC, &header[..got], HEADER_BODY) {
+            Ok((dim, body)) if dim == self.dimension => Ok(u64_at(body, 0)),
+            Ok((dim, _)) => Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "log is for dimension {dim}, the store has {}",
+                    self.dimension
+                ),
+            )),
+            Err(HeaderError::Corrupt(why)) => Err(Error::corrupt(&self.path, why)),
+            Err(HeaderError::Version(v)) => Err(crate::segment::version_error(&self.path, v)),
+        }
+    }
+
+    /// Calls `apply` on each whole, intact record appended since the last
+    /// call, in order. Stops at the first record that is not (one being
+    /// appended right now, or a torn tail that the next writer will cut).
+    pub(crate) fn poll(
+        &mut self,
+        slot_size: usize,
+        mut apply: impl FnMut(Record<'_>) -> Result<()>,
+    ) -> Result<TailPoll> {
+        // A header that no longer names our salt, or a file shorter than
+        // what we read, is a trim: our records are in the new checkpoint.
+        if self.header_salt().ok() != Some(self.salt) {
+            return Ok(TailPoll::NewGeneration);
+        }
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io("stat", &self.path, &e))?
+            .len();
+        if len < self.pos {
+            return Ok(TailPoll::NewGeneration);
+        }
+        // In chunks, so that a long log costs no more memory than one
+        // chunk (or one record, if a batch is larger).
+        let mut need = TAIL_CHUNK;
+        while self.pos < len {
+            let want = (len - self.pos).min(need as u64) as usize;
+            self.buf.resize(want, 0);
+            let got = read_at_most(&self.file, &mut self.buf, self.pos)
+                .map_err(|e| Error::io("read", &self.path, &e))?;
+            let bytes = &self.buf[..got];
+            let mut at = 0;
+            while let Some((header, payload)) = (at < got)
+                .then(|| intact_record(bytes, at, self.salt))
+                .flatten()
+            {
+                let Some(record) = decode_record(&header, payload, slot_size) else {
+                    return Err(Error::corrupt(
+                        &self.path,
+                        format!(
+                            "record at offset {} has kind {} and a bad length",
+                            self.pos + at as u64,
+                            header.kind
+                        ),
+                    ));
+                };
+                apply(record)?;
+                at += header.total_len().expect("checked by intact_record") as usize;
+            }
+            self.pos += at as u64;
+            if at > 0 {
+                need = TAIL_CHUNK;
+                continue;
+            }
+            // Nothing whole in the chunk: a record larger than it (read it
+            // whole next), or the end of what is intact.
+            match RecordHeader::decode(bytes, self.salt).and_then(|h| h.total_len()) {
+                Some(total) if total > got as u64 && self.pos + total <= len => {
+                    need = total as usize;
+                }
+                _ => break,
+            }
+        }
+        if self.buf.capacity() > 4 * TAIL_CHUNK {
+            self.buf = Vec::new();
+        }
+        Ok(TailPoll::CaughtUp)
+    }
+}
+
+/// Bytes a [`LogTail`] reads at a time.
+const TAIL_CHUNK: usize = 1 << 20;
+
+/// Reads into `buf` from `offset` until it is full or the file ends.
+fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// The open log, appended to by the single writer.

@@ -1,7 +1,8 @@
-//! Opening a store: find or create its files, load the checkpoint, replay the
-//! log records after it. Replay is idempotent (records carry whole slot images
-//! and land on the slots they name), so a crash during recovery only means
-//! recovery runs again.
+//! Opening a store for writing: find or create its files, load the
+//! checkpoint, replay the log records after it. Replay is idempotent (records
+//! carry whole slot images and land on the slots they name), so a crash during
+//! recovery only means recovery runs again. Read-only handles open through
+//! `follow` and share `apply_record` with it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -37,12 +38,11 @@ pub(crate) struct Recovered {
 pub(crate) fn recover(
     dir: &Path,
     dimension: u32,
-    writable: bool,
     create: bool,
     created_dirs: &[PathBuf],
 ) -> Result<Recovered> {
     let Some(cp) = Checkpoint::read(dir)? else {
-        return create_store(dir, dimension, writable && create, created_dirs);
+        return create_store(dir, dimension, create, created_dirs);
     };
     if dimension != 0 && dimension != cp.dimension {
         return Err(Error::new(
@@ -64,7 +64,6 @@ pub(crate) fn recover(
     let mut replay = Replay {
         dir,
         dimension,
-        writable,
         index: &mut index,
         lsn: cp_lsn,
         slot_writes: Vec::new(),
@@ -75,9 +74,7 @@ pub(crate) fn recover(
     // Only now that the whole log has been validated may files change: a
     // recovery that ends in Corrupt modifies nothing.
     let touched = replay.write_slots()?;
-    if writable {
-        retire_written_slots(&mut index);
-    }
+    retire_written_slots(&mut index);
     let next_segment = segment_files(dir)?
         .last()
         .map_or(cp_next_segment, |&last| cp_next_segment.max(last + 1));
@@ -120,85 +117,108 @@ fn retire_written_slots(index: &mut Index) {
 struct Replay<'a, 'log> {
     dir: &'a Path,
     dimension: u32,
-    writable: bool,
     index: &'a mut Index,
     lsn: u64,
     /// `(segment, first slot, images)` of every put record replayed.
-    slot_writes: Vec<(Arc<Segment>, u64, &'log [u8])>,
+    slot_writes: Vec<SlotWrite<'log>>,
     applied: bool,
 }
 
 impl<'log> Replay<'_, 'log> {
     fn apply(&mut self, record: Record<'log>) -> Result<()> {
-        match record {
-            Record::Puts { lsn, slots, images } if lsn > self.lsn => {
-                self.puts(slots, images)?;
-                self.lsn = lsn;
-            }
-            Record::Deletes { lsn, ids } if lsn > self.lsn => {
-                for id in ids.chunks_exact(8) {
-                    self.index.remove(u64_at(id, 0))?;
-                }
-                self.lsn = lsn;
-            }
-            _ => return Ok(()), // already in the checkpoint
+        if record.lsn() <= self.lsn {
+            return Ok(()); // already in the checkpoint
+        }
+        self.lsn = record.lsn();
+        if let Some(write) = apply_record(self.dir, self.dimension, self.index, record)? {
+            self.slot_writes.push(write);
         }
         self.applied = true;
         Ok(())
     }
+}
 
-    /// A put record names consecutive slots of one segment (the writer
-    /// allocates batches that way); anything else is damage.
-    fn puts(&mut self, slots: &[u8], images: &'log [u8]) -> Result<()> {
-        let count = slots.len() / 8;
-        if count == 0 {
-            return Ok(());
+/// Slot images a put record carries, for the slots they belong in.
+pub(crate) struct SlotWrite<'r> {
+    pub segment: Arc<Segment>,
+    pub first: u64,
+    pub images: &'r [u8],
+}
+
+/// Applies one log record to `index`, opening a segment it names for the
+/// first time. For a put record, returns the segment, the first slot and
+/// the images, which the slots hold (or, in recovery, must receive). A put
+/// record names consecutive slots of one segment (the writer allocates
+/// batches that way), inside it, with intact images; anything else is
+/// damage, reported before `index` changes.
+pub(crate) fn apply_record<'r>(
+    dir: &Path,
+    dimension: u32,
+    index: &mut Index,
+    record: Record<'r>,
+) -> Result<Option<SlotWrite<'r>>> {
+    let (slots, images) = match record {
+        Record::Deletes { ids, .. } => {
+            for id in ids.chunks_exact(8) {
+                index.contains(u64_at(id, 0))?;
+            }
+            for id in ids.chunks_exact(8) {
+                index.remove(u64_at(id, 0))?;
+            }
+            return Ok(None);
         }
-        let first = SlotRef(u64_at(slots, 0));
-        let log_path = self.dir.join(log::FILE_NAME);
-        let consecutive = (0..count).all(|i| {
-            u64_at(slots, i * 8) == SlotRef::new(first.segment(), first.slot() + i as u64).0
-        });
-        if !consecutive {
-            return Err(Error::corrupt(
-                &log_path,
-                "put record names scattered slots",
-            ));
-        }
-        if self.index.segment(first.segment()).is_none() {
-            let seg = Segment::open(self.dir, first.segment(), self.dimension)?;
-            self.index.add_segment(Arc::new(seg), 0);
-        }
-        let seg = self
-            .index
-            .segment(first.segment())
-            .expect("just added")
-            .segment
-            .clone();
-        let end = first.slot() + count as u64;
-        if end > seg.capacity() {
-            return Err(Error::corrupt(
-                &log_path,
-                "put record names slots past the segment's end",
-            ));
-        }
-        let slot_size = images.len() / count;
-        if !images.chunks_exact(slot_size).all(slot_is_intact) {
-            return Err(Error::corrupt(
-                &log_path,
-                "slot image in a put record fails its checksum",
-            ));
-        }
-        self.slot_writes.push((seg.clone(), first.slot(), images));
-        self.index.mark_used(seg.id(), end);
-        for (i, image) in images.chunks_exact(slot_size).enumerate() {
-            self.index.insert(
-                slot_id(image),
-                SlotRef::new(seg.id(), first.slot() + i as u64),
-            )?;
-        }
-        Ok(())
+        Record::Puts { slots, images, .. } => (slots, images),
+    };
+    let count = slots.len() / 8;
+    if count == 0 {
+        return Ok(None);
     }
+    let first = SlotRef(u64_at(slots, 0));
+    let log_path = dir.join(log::FILE_NAME);
+    let consecutive = (0..count)
+        .all(|i| u64_at(slots, i * 8) == SlotRef::new(first.segment(), first.slot() + i as u64).0);
+    if !consecutive {
+        return Err(Error::corrupt(
+            &log_path,
+            "put record names scattered slots",
+        ));
+    }
+    let seg = match index.segment(first.segment()) {
+        Some(s) => s.segment.clone(),
+        None => Arc::new(Segment::open(dir, first.segment(), dimension)?),
+    };
+    let end = first.slot() + count as u64;
+    if end > seg.capacity() {
+        return Err(Error::corrupt(
+            &log_path,
+            "put record names slots past the segment's end",
+        ));
+    }
+    let slot_size = images.len() / count;
+    if !images.chunks_exact(slot_size).all(slot_is_intact) {
+        return Err(Error::corrupt(
+            &log_path,
+            "slot image in a put record fails its checksum",
+        ));
+    }
+    for image in images.chunks_exact(slot_size) {
+        index.contains(slot_id(image))?;
+    }
+    if index.segment(seg.id()).is_none() {
+        index.add_segment(seg.clone(), 0);
+    }
+    index.mark_used(seg.id(), end);
+    for (i, image) in images.chunks_exact(slot_size).enumerate() {
+        index.insert(
+            slot_id(image),
+            SlotRef::new(seg.id(), first.slot() + i as u64),
+        )?;
+    }
+    Ok(Some(SlotWrite {
+        segment: seg,
+        first: first.slot(),
+        images,
+    }))
 }
 
 impl Replay<'_, '_> {
@@ -210,20 +230,16 @@ impl Replay<'_, '_> {
     /// log records that are their only durable copy.
     fn write_slots(self) -> Result<BTreeSet<u32>> {
         let mut named = BTreeSet::new();
-        for (seg, first, images) in self.slot_writes {
+        for SlotWrite {
+            segment: seg,
+            first,
+            images,
+        } in self.slot_writes
+        {
             named.insert(seg.id());
             let count = (images.len() / segment::slot_size(self.dimension)) as u64;
             if seg.slots(first, count) == images {
                 continue;
-            }
-            if !self.writable {
-                return Err(Error::new(
-                    ErrorKind::ReadOnly,
-                    format!(
-                        "{}: the store needs recovery that writes to its files; open it read-write once",
-                        self.dir.display()
-                    ),
-                ));
             }
             seg.write_slots(first, images)?;
             // The end-of-open checkpoint syncs it through a new descriptor:
@@ -329,6 +345,7 @@ pub(crate) fn remove_new_store(dir: &Path) {
     // checkpoint without its log is not.
     if sync_dir(dir).is_ok() {
         let _ = std::fs::remove_file(dir.join(log::FILE_NAME));
+        let _ = std::fs::remove_file(dir.join(crate::changes::FILE_NAME));
         let _ = sync_dir(dir);
     }
 }

@@ -13,9 +13,11 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
+use crate::changes::ChangeCounter;
 use crate::checkpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::{self, sync_dir, DirLock, LockMode};
+use crate::files::{self, sync_dir, DirLock};
+use crate::follow::Follower;
 use crate::guard::{corrupt_slot, Cursor, PinCount, VectorGuard};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, Log, LogState};
@@ -68,7 +70,10 @@ pub struct Store {
     pub(crate) index: RwLock<Index>,
     pub(crate) writer: Mutex<Writer>,
     pins: PinCount,
-    lock: DirLock,
+    /// The writer's lock; readers take none.
+    lock: Option<DirLock>,
+    /// A reader's link to the writer's changes.
+    follow: Option<Follower>,
 }
 
 /// State owned by the single writer.
@@ -95,6 +100,8 @@ pub(crate) struct Writer {
     /// A failed segment fdatasync: its dirty pages may be gone, so no later
     /// checkpoint could be trusted.
     sync_failure: Option<Error>,
+    /// Tells readers in any process that the store changed.
+    changes: Option<ChangeCounter>,
     closed: bool,
 }
 
@@ -108,10 +115,12 @@ impl Store {
     /// tail cut, orphan segments removed, a checkpoint of what was replayed).
     pub fn open(path: impl AsRef<Path>, dimension: u32, options: &Options) -> Result<Store> {
         let dir = path.as_ref().to_path_buf();
-        let writable = !options.read_only;
-        let may_create = writable && options.create_if_missing && dimension != 0;
         segment::check_capacity(dimension, options.initial_capacity)
             .map_err(|e| Error::invalid(format!("initial_capacity: {}", e.message())))?;
+        if options.read_only {
+            return Store::open_reader(dir, dimension, options);
+        }
+        let may_create = options.create_if_missing && dimension != 0;
         let created_dirs = match std::fs::metadata(&dir) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(Error::invalid(format!(
@@ -131,14 +140,7 @@ impl Store {
             }
             Err(e) => return Err(Error::io("stat", &dir, &e)),
         };
-        let mode = if writable {
-            let store_exists = dir.join(checkpoint::FILE_NAME).exists();
-            LockMode::Exclusive {
-                create: store_exists || may_create,
-            }
-        } else {
-            LockMode::Shared
-        };
+        let store_exists = dir.join(checkpoint::FILE_NAME).exists();
         let undo = |lock: Option<&DirLock>, err: Error| {
             if let Some(lock) = lock.filter(|l| l.created_file()) {
                 lock.remove_file();
@@ -146,8 +148,8 @@ impl Store {
             files::remove_dirs(&created_dirs);
             err
         };
-        let lock = DirLock::acquire(&dir, mode).map_err(|e| undo(None, e))?;
-        let rec = match recover(&dir, dimension, writable, may_create, &created_dirs) {
+        let lock = DirLock::acquire(&dir, store_exists || may_create).map_err(|e| undo(None, e))?;
+        let rec = match recover(&dir, dimension, may_create, &created_dirs) {
             Ok(rec) => rec,
             Err(e) => {
                 let err = undo(Some(&lock), e);
@@ -156,7 +158,7 @@ impl Store {
             }
         };
         let created_store = rec.created;
-        let store = Store::new(dir, options, rec, lock);
+        let store = Store::new(dir, options, rec, Some(lock), None);
         match store.finish_open(options) {
             Ok(()) => Ok(store),
             Err(e) => {
@@ -166,14 +168,56 @@ impl Store {
                 if created_store {
                     remove_new_store(&store.dir);
                 }
-                let err = undo(Some(&store.lock), e);
+                let err = undo(store.lock.as_ref(), e);
                 drop(store);
                 Err(err)
             }
         }
     }
 
-    fn new(dir: PathBuf, options: &Options, rec: Recovered, lock: DirLock) -> Store {
+    /// A read-only handle: no lock, no writes; its view follows the
+    /// writer's changes (see `follow`).
+    fn open_reader(dir: PathBuf, dimension: u32, options: &Options) -> Result<Store> {
+        match std::fs::metadata(&dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::invalid(format!(
+                    "{}: not a directory",
+                    dir.display()
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("{}: no vecstore store here", dir.display()),
+                ))
+            }
+            Err(e) => return Err(Error::io("stat", &dir, &e)),
+        }
+        let (follow, index, dimension) = Follower::open(&dir, dimension)?;
+        let rec = Recovered {
+            dimension,
+            index,
+            lsn: 0,
+            next_segment: 0,
+            log: LogState {
+                valid_len: 0,
+                salt: 0,
+            },
+            needs_checkpoint: false,
+            created: false,
+            touched: BTreeSet::new(),
+        };
+        Ok(Store::new(dir, options, rec, None, Some(follow)))
+    }
+
+    fn new(
+        dir: PathBuf,
+        options: &Options,
+        rec: Recovered,
+        lock: Option<DirLock>,
+        follow: Option<Follower>,
+    ) -> Store {
         let first_segment_slots = match options.initial_capacity {
             0 => DEFAULT_FIRST_SEGMENT_SLOTS,
             n => n,
@@ -205,10 +249,12 @@ impl Store {
                 grow_ns: Vec::new(),
                 buf: Vec::new(),
                 sync_failure: None,
+                changes: None,
                 closed: false,
             }),
             pins: PinCount::default(),
             lock,
+            follow,
             dir,
         }
     }
@@ -220,6 +266,7 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer.lock();
+        w.changes = Some(ChangeCounter::open(&self.dir)?);
         // A killed writer may have renamed a checkpoint into place without
         // syncing the directory: what this handle serves must not go back.
         sync_dir(&self.dir)?;
@@ -231,7 +278,17 @@ impl Store {
         if options.initial_capacity > 0 && w.active.is_none() {
             self.grow(&mut w, options.initial_capacity)?;
         }
+        w.announce();
         Ok(())
+    }
+
+    /// On a read-only handle, brings the view up to date with the writer's
+    /// changes (one atomic load when there are none).
+    pub(crate) fn catch_up(&self) -> Result<()> {
+        match &self.follow {
+            Some(follow) => follow.catch_up(&self.index),
+            None => Ok(()),
+        }
     }
 
     /// Floats per vector.
@@ -239,8 +296,10 @@ impl Store {
         self.dimension
     }
 
-    /// Live vectors.
+    /// Live vectors. On a read-only handle that cannot read the writer's
+    /// latest changes, the count of the last state it could read.
     pub fn len(&self) -> u64 {
+        let _ = self.catch_up();
         self.index.read().len()
     }
 
@@ -252,6 +311,7 @@ impl Store {
     /// Whether a vector with `id` exists. A damaged index page that would
     /// answer reads as absent here; every other read reports it as `Corrupt`.
     pub fn contains(&self, id: u64) -> bool {
+        let _ = self.catch_up();
         self.index.read().contains(id).unwrap_or(false)
     }
 
@@ -391,6 +451,7 @@ impl Store {
     /// Copies the vector of `id` into `out`, which must hold `dimension` floats.
     pub fn get(&self, id: u64, out: &mut [f32]) -> Result<()> {
         self.check_len(out.len())?;
+        self.catch_up()?;
         let index = self.index.read();
         let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
         check_slot(seg, slot, id)?;
@@ -413,6 +474,7 @@ impl Store {
                 ),
             ));
         }
+        self.catch_up()?;
         let index = self.index.read();
         // Check every slot before writing anything: on error, `out` and
         // `found` are left untouched.
@@ -436,14 +498,17 @@ impl Store {
 
     /// Borrows the vector of `id` without copying; see [`VectorGuard`].
     pub fn get_ref(&self, id: u64) -> Result<VectorGuard> {
+        self.catch_up()?;
         let index = self.index.read();
         let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
         check_slot(seg, slot, id)?;
         Ok(VectorGuard::new(seg.clone(), slot, id, &self.pins))
     }
 
-    /// A cursor over the live vectors as of now.
+    /// A cursor over the live vectors as of now (on a read-only handle that
+    /// cannot read the writer's latest changes, as of the last state it could).
     pub fn cursor(&self) -> Cursor {
+        let _ = self.catch_up();
         Cursor::new(self.index.read().snapshot(), &self.pins)
     }
 
@@ -484,6 +549,7 @@ impl Store {
 
     /// Statistics as of now.
     pub fn stats(&self) -> Stats {
+        let _ = self.catch_up();
         let w = self.writer.lock();
         let index = self.index.read();
         let vectors = index.len();
@@ -581,6 +647,9 @@ impl Store {
             (Durability::Fsync, Some(pos)) => Some((w.log_mut().commit().clone(), pos)),
             _ => None,
         };
+        if durable_at.is_some() {
+            w.announce();
+        }
         let limit = w.auto_checkpoint_log_bytes;
         if w.log.as_ref().is_some_and(|l| l.record_bytes() > limit) || self.delta_is_full() {
             // The write is applied and logged: its status must not say
@@ -685,14 +754,22 @@ impl Store {
         self.index.write().rebase(Arc::new(cp));
         w.unsynced.clear();
         w.dirty = false;
-        if let Some(log) = w.log.as_mut() {
-            log.reset()?;
-        }
-        Ok(())
+        // Readers see the new checkpoint once the log is trimmed, or with
+        // the log as it was if the trim fails.
+        let trimmed = w.log.as_mut().map_or(Ok(()), Log::reset);
+        w.announce();
+        trimmed
     }
 }
 
 impl Writer {
+    /// Tells readers that the store changed.
+    fn announce(&self) {
+        if let Some(changes) = &self.changes {
+            changes.bump();
+        }
+    }
+
     /// Why writes are refused, if they are (see `Log::failure`).
     fn failure(&self) -> Option<Error> {
         self.sync_failure

@@ -27,8 +27,11 @@ impl Store {
     /// segment's live-slot accounting. Readers and writers may run meanwhile;
     /// the check sees one consistent instant.
     pub fn verify(&self) -> Verification {
-        let index = self.index.read();
         let mut report = Verification::default();
+        if let Err(e) = self.catch_up() {
+            report.problems.push(e.to_string());
+        }
+        let index = self.index.read();
         for s in index.segments() {
             report.segments += 1;
             report.slots_used += s.used;

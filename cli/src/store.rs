@@ -4,8 +4,8 @@ use std::path::Path;
 
 use vecstore::{Durability, Error, ErrorKind, Options, Store};
 
-/// Opens the existing store in `dir` read-only: shares it with other readers,
-/// fails with `Locked` while a writer holds it.
+/// Opens the existing store in `dir` read-only, beside any other readers and
+/// a writer.
 pub fn open_read_only(dir: &Path) -> Result<Store, Error> {
     open(
         dir,

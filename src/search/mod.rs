@@ -462,6 +462,7 @@ impl Store {
         if queries.iter().any(|v| !v.is_finite()) {
             return Err(Error::invalid("query has a non-finite value"));
         }
+        self.catch_up()?;
         Ok(self.search_with(kernels(), queries, k, metric))
     }
 

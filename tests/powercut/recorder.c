@@ -510,12 +510,22 @@ int msync(void *addr, size_t len, int flags) {
 
 /* ---- mappings ------------------------------------------------------------- */
 
+/* Whether `rel` names a store's change counter, the one file the engine maps
+   writable: its value is never read back by an open, so the model may leave
+   it as created (zeros). */
+static int is_change_counter(const char *rel) {
+    const char *base = strrchr(rel, '/');
+    return strcmp(base ? base + 1 : rel, "CHANGES") == 0;
+}
+
 /* Stores through a writable shared mapping reach the file without any call
-   the shim could see: such a mapping of a file under the root is reported as
-   UNSUPPORTED, which fails the simulation instead of silently missing data. */
+   the shim could see: such a mapping of a file under the root (the change
+   counter aside) is reported as UNSUPPORTED, which fails the simulation
+   instead of silently missing data. */
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     char rel[PATH_MAX];
-    if ((prot & PROT_WRITE) && (flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS) && fd_rel(fd, rel, sizeof rel)) {
+    if ((prot & PROT_WRITE) && (flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS) && fd_rel(fd, rel, sizeof rel)
+        && !is_change_counter(rel)) {
         pthread_mutex_lock(&lock);
         static const char why[] = "writable shared mapping";
         emit(K_UNSUPPORTED, 0, fd_ino(fd, NULL), off, (int64_t)len, rel, NULL, why, sizeof why - 1);

@@ -1,0 +1,218 @@
+//! How a read-only handle keeps up with a writer in another process (or in
+//! none): it reads the same files the writer's recovery would, and nothing
+//! else, so it never needs the writer's cooperation beyond the change counter.
+//!
+//! Its view is the checkpoint file it mapped plus the log records after it
+//! that it has read. Each call first compares the change counter with the
+//! value it saw last (one atomic load); on a difference it catches up:
+//!
+//! 1. reads the whole, intact records the log gained since, applying those
+//!    numbered one past its last (older ones are already in its checkpoint);
+//! 2. then checks that the checkpoint file is still the one it mapped.
+//!
+//! A checkpoint renames a new file into place *before* it trims the log, so
+//! a trim the tail missed (it read nothing, or a new generation) always
+//! shows up in step 2, and a record numbered past the next one (the tail
+//! met a later generation) too: either way the handle reloads from the
+//! current checkpoint and reads its log, and repeats until both agree. It
+//! never goes back: a newer checkpoint includes every record of the log
+//! generation before it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::changes::ChangeWatch;
+use crate::checkpoint::{Checkpoint, FileIdentity};
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::Index;
+use crate::log::{LogTail, Record, TailPoll};
+use crate::recovery::apply_record;
+use crate::segment::{self, Segment};
+
+/// Times a reload retries a log whose header it caught being rewritten.
+const HEADER_RETRIES: u32 = 100;
+
+/// A read-only handle's link to the store's files.
+pub(crate) struct Follower {
+    dir: PathBuf,
+    dimension: u32,
+    /// The change counter, once a writer has made it.
+    watch: OnceLock<ChangeWatch>,
+    /// The counter's value when the view was last brought up to date.
+    seen: AtomicU64,
+    state: Mutex<View>,
+}
+
+/// Where the view stands in the files.
+struct View {
+    checkpoint: FileIdentity,
+    tail: LogTail,
+    /// Last log record applied (or included in the checkpoint).
+    lsn: u64,
+}
+
+impl Follower {
+    /// Opens the store in `dir` read-only: the current checkpoint and every
+    /// record after it. `dimension` 0 takes the store's.
+    pub(crate) fn open(dir: &Path, dimension: u32) -> Result<(Follower, Index, u32)> {
+        let watch = OnceLock::new();
+        if let Some(w) = ChangeWatch::open(dir) {
+            let _ = watch.set(w);
+        }
+        // The counter is read before the files: a change after this read
+        // makes the next call catch up.
+        let seen = watch.get().map_or(u64::MAX, ChangeWatch::load);
+        let (index, view, dimension) = load(dir, dimension, None)?;
+        let follower = Follower {
+            dir: dir.to_path_buf(),
+            dimension,
+            watch,
+            seen: AtomicU64::new(seen),
+            state: Mutex::new(view),
+        };
+        let index = RwLock::new(index);
+        follower.refresh(&index)?;
+        Ok((follower, index.into_inner(), dimension))
+    }
+
+    /// Brings `index` up to date if the writer changed the store since the
+    /// view was last read. Costs one atomic load when nothing changed.
+    pub(crate) fn catch_up(&self, index: &RwLock<Index>) -> Result<()> {
+        let now = match self.watch.get() {
+            Some(watch) => watch.load(),
+            // No writer has made the counter yet: look at the files each
+            // time, and for the counter.
+            None => match ChangeWatch::open(&self.dir) {
+                Some(watch) => self.watch.get_or_init(|| watch).load(),
+                None => return self.refresh(index),
+            },
+        };
+        if now == self.seen.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.refresh(index)?;
+        self.seen.store(now, Ordering::Release);
+        Ok(())
+    }
+
+    /// Reads what the files hold beyond the view, reloading from the
+    /// checkpoint when the log moved to a generation the view cannot follow.
+    fn refresh(&self, index: &RwLock<Index>) -> Result<()> {
+        let mut view = self.state.lock();
+        let slot_size = segment::slot_size(self.dimension);
+        loop {
+            let mut gap = false;
+            let polled = {
+                let mut idx = index.write();
+                let View { tail, lsn, .. } = &mut *view;
+                tail.poll(slot_size, |record| {
+                    let n = record.lsn();
+                    if n <= *lsn || gap {
+                        return Ok(());
+                    }
+                    if n != *lsn + 1 {
+                        gap = true;
+                        return Ok(());
+                    }
+                    self.apply(&mut idx, record)?;
+                    *lsn = n;
+                    Ok(())
+                })
+            };
+            // A record can name a segment that a compaction removed after
+            // a later checkpoint: an error while the checkpoint is no
+            // longer the view's is staleness, not damage.
+            let current = FileIdentity::current(&self.dir);
+            match polled {
+                Ok(TailPoll::CaughtUp) if !gap && current == Some(view.checkpoint) => return Ok(()),
+                Err(e) if current == Some(view.checkpoint) => return Err(e),
+                _ => {}
+            }
+            let (fresh, fresh_view, _) = load(&self.dir, self.dimension, Some(&index.read()))?;
+            *index.write() = fresh;
+            *view = fresh_view;
+        }
+    }
+}
+
+impl Follower {
+    /// Applies a record the writer published. Its slots already hold its
+    /// images (the writer writes them first); if they do not, the writer
+    /// died and the store awaits a recovery that rewrites them.
+    fn apply(&self, index: &mut Index, record: Record<'_>) -> Result<()> {
+        if let Some(w) = apply_record(&self.dir, self.dimension, index, record)? {
+            let count = (w.images.len() / segment::slot_size(self.dimension)) as u64;
+            if w.segment.slots(w.first, count) != w.images {
+                return Err(Error::new(
+                    ErrorKind::ReadOnly,
+                    format!(
+                        "{}: the store needs recovery that writes to its files; open it read-write once",
+                        self.dir.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The current checkpoint of `dir` as an index (reusing the segments
+/// `previous` has mapped) and a log tail at its start.
+fn load(dir: &Path, dimension: u32, previous: Option<&Index>) -> Result<(Index, View, u32)> {
+    // A checkpoint can name a segment that a compaction removed after a
+    // later one: an error while the file is no longer current is staleness.
+    let (index, identity, lsn, dimension) = loop {
+        let cp = Checkpoint::read(dir)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("{}: no vecstore store here", dir.display()),
+            )
+        })?;
+        if dimension != 0 && dimension != cp.dimension {
+            return Err(Error::new(
+                ErrorKind::DimensionMismatch,
+                format!(
+                    "{}: the store has dimension {}, the open asked for {dimension}",
+                    dir.display(),
+                    cp.dimension
+                ),
+            ));
+        }
+        let (identity, lsn, dim) = (cp.identity(), cp.lsn, cp.dimension);
+        let built = Index::from_checkpoint(Arc::new(cp), |id| {
+            match previous.and_then(|p| p.segment(id)) {
+                Some(s) => Ok(s.segment.clone()),
+                None => Segment::open(dir, id, dim).map(Arc::new),
+            }
+        });
+        match built {
+            Ok(index) => break (index, identity, lsn, dim),
+            Err(e) if FileIdentity::current(dir) == Some(identity) => return Err(e),
+            Err(_) => continue,
+        }
+    };
+    // The writer rewrites the log's header when it trims it: a read that
+    // meets it half-written is tried again.
+    let mut tries = 0;
+    let tail = loop {
+        match LogTail::open(dir, dimension) {
+            Err(e) if e.kind() == ErrorKind::Corrupt && tries < HEADER_RETRIES => {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            other => break other?,
+        }
+    };
+    Ok((
+        index,
+        View {
+            checkpoint: identity,
+            tail,
+            lsn,
+        },
+        dimension,
+    ))
+}
