@@ -1,8 +1,10 @@
 //! What every entry point does around its body: pointer checks, panic capture,
 //! status mapping, and the thread's last-error message.
 
-use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::cell::{Cell, RefCell};
+use std::ffi::c_char;
+use std::fmt;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
@@ -10,17 +12,57 @@ use super::types::{vecstore, vecstore_status};
 use crate::{Error, ErrorKind};
 
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The thread's last message, NUL-terminated once an error happened (empty
+    /// before). Reused: clearing writes a NUL at index 0, and a later error
+    /// allocates only when it needs more room than an earlier one did.
+    static MESSAGE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Whether `MESSAGE` holds a message. A successful call after another
+    /// success reads only this flag (no destructor, so no lazy registration).
+    static HAS_MESSAGE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The calling thread's last message; valid until its next vecstore call.
+/// Never NULL: "" when there is none.
 pub(crate) fn last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    MESSAGE
+        .try_with(|m| {
+            let m = m.borrow();
+            if m.is_empty() {
+                c"".as_ptr()
+            } else {
+                m.as_ptr().cast()
+            }
+        })
+        // During the thread's exit, after its message was destroyed.
+        .unwrap_or(c"".as_ptr())
 }
 
-fn set_last_error(message: &str) {
-    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = text);
+/// Empties the thread's message, without allocating; a no-op when it is
+/// already empty.
+fn clear_last_error() {
+    if HAS_MESSAGE.get() {
+        HAS_MESSAGE.set(false);
+        let _ = MESSAGE.try_with(|m| {
+            if let Some(first) = m.borrow_mut().first_mut() {
+                *first = 0;
+            }
+        });
+    }
+}
+
+/// Formats `message` into the thread's buffer (NUL bytes become spaces).
+fn set_last_error(message: fmt::Arguments<'_>) {
+    let _ = MESSAGE.try_with(|m| {
+        let mut m = m.borrow_mut();
+        m.clear();
+        // Writing into a Vec cannot fail.
+        let _ = m.write_fmt(message);
+        for b in m.iter_mut().filter(|b| **b == 0) {
+            *b = b' ';
+        }
+        m.push(0);
+    });
+    HAS_MESSAGE.set(true);
 }
 
 fn status_of(kind: ErrorKind) -> vecstore_status {
@@ -46,26 +88,48 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Runs `body` for a call that has no store handle.
+#[inline]
 pub(crate) fn call(name: &str, body: impl FnOnce() -> Result<(), Error>) -> vecstore_status {
-    set_last_error("");
+    clear_last_error();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => vecstore_status::VECSTORE_OK,
-        Ok(Err(e)) => {
-            set_last_error(&format!("{name}: {e}"));
-            status_of(e.kind())
-        }
-        Err(payload) => {
-            set_last_error(&format!(
-                "{name}: internal error: {}",
-                panic_message(&*payload)
-            ));
-            vecstore_status::VECSTORE_INTERNAL
-        }
+        Ok(Err(e)) => failed(name, e),
+        Err(payload) => panicked(name, payload),
     }
+}
+
+/// The status and message of an error (out of line: the success path stays short).
+#[cold]
+#[inline(never)]
+fn failed(name: &str, e: Error) -> vecstore_status {
+    set_last_error(format_args!("{name}: {e}"));
+    status_of(e.kind())
+}
+
+/// The status and message of a caught panic.
+#[cold]
+#[inline(never)]
+fn panicked(name: &str, payload: Box<dyn std::any::Any + Send>) -> vecstore_status {
+    set_last_error(format_args!(
+        "{name}: internal error: {}",
+        panic_message(&*payload)
+    ));
+    vecstore_status::VECSTORE_INTERNAL
+}
+
+/// The status and message of a call on a poisoned store.
+#[cold]
+#[inline(never)]
+fn refused_poisoned(name: &str) -> vecstore_status {
+    set_last_error(format_args!(
+        "{name}: the store is poisoned by an earlier internal error; close it"
+    ));
+    vecstore_status::VECSTORE_INTERNAL
 }
 
 /// Runs `body` on the store behind `handle`: checks it, refuses a poisoned
 /// one, and poisons it if `body` panics.
+#[inline]
 pub(crate) fn with_store(
     name: &str,
     handle: *const vecstore,
@@ -73,13 +137,10 @@ pub(crate) fn with_store(
 ) -> vecstore_status {
     let h = match arg(handle, "store") {
         Ok(h) => h,
-        Err(e) => return call(name, || Err(e)),
+        Err(e) => return failed(name, e),
     };
     if h.poisoned.load(Ordering::Acquire) {
-        set_last_error(&format!(
-            "{name}: the store is poisoned by an earlier internal error; close it"
-        ));
-        return vecstore_status::VECSTORE_INTERNAL;
+        return refused_poisoned(name);
     }
     let status = call(name, || body(h));
     if status == vecstore_status::VECSTORE_INTERNAL {
@@ -224,6 +285,22 @@ mod tests {
         // A successful boundary call clears it.
         assert_eq!(call("test", || Ok(())), vecstore_status::VECSTORE_OK);
         assert_eq!(text(vecstore_last_error()), "");
+    }
+
+    #[test]
+    fn the_message_buffer_is_reused() {
+        let fail = || call("test", || Err(crate::Error::invalid("bad\0 value")));
+        assert_eq!(fail(), vecstore_status::VECSTORE_INVALID_ARGUMENT);
+        let first = vecstore_last_error();
+        assert_eq!(text(first), "test: bad  value", "NUL bytes become spaces");
+        // A success clears the message in place: same buffer, now "".
+        assert_eq!(call("test", || Ok(())), vecstore_status::VECSTORE_OK);
+        assert_eq!(vecstore_last_error(), first);
+        assert_eq!(text(vecstore_last_error()), "");
+        // An error that fits the buffer is written into it again.
+        assert_eq!(fail(), vecstore_status::VECSTORE_INVALID_ARGUMENT);
+        assert_eq!(vecstore_last_error(), first);
+        assert_eq!(text(vecstore_last_error()), "test: bad  value");
     }
 
     #[test]
