@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::changes::ChangeWatch;
 use crate::checkpoint::{Checkpoint, FileIdentity};
@@ -31,6 +31,7 @@ use crate::index::Index;
 use crate::log::{LogTail, Record, TailPoll};
 use crate::recovery::apply_record;
 use crate::segment::{self, Segment};
+use crate::shards::ShardedLock;
 
 /// Times a reload retries a log whose header it caught being rewritten.
 const HEADER_RETRIES: u32 = 100;
@@ -73,14 +74,14 @@ impl Follower {
             seen: AtomicU64::new(seen),
             state: Mutex::new(view),
         };
-        let index = RwLock::new(index);
+        let index = ShardedLock::new(index);
         follower.refresh(&index)?;
         Ok((follower, index.into_inner(), dimension))
     }
 
     /// Brings `index` up to date if the writer changed the store since the
     /// view was last read. Costs one atomic load when nothing changed.
-    pub(crate) fn catch_up(&self, index: &RwLock<Index>) -> Result<()> {
+    pub(crate) fn catch_up(&self, index: &ShardedLock<Index>) -> Result<()> {
         let now = match self.watch.get() {
             Some(watch) => watch.load(),
             // No writer has made the counter yet: look at the files each
@@ -100,7 +101,7 @@ impl Follower {
 
     /// Reads what the files hold beyond the view, reloading from the
     /// checkpoint when the log moved to a generation the view cannot follow.
-    fn refresh(&self, index: &RwLock<Index>) -> Result<()> {
+    fn refresh(&self, index: &ShardedLock<Index>) -> Result<()> {
         let mut view = self.state.lock();
         let slot_size = segment::slot_size(self.dimension);
         loop {

@@ -1,33 +1,36 @@
 //! Zero-copy read handles: guards pin one vector, cursors pin a snapshot.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Snapshot;
 use crate::segment::{slot_id, Segment};
+use crate::shards::{Padded, ShardedArc};
 
-/// Counts guards and cursors alive, for `Stats::guards_outstanding`.
-#[derive(Clone, Default)]
-pub(crate) struct PinCount(Arc<AtomicU64>);
+/// Counts guards and cursors alive, for `Stats::guards_outstanding`: each
+/// holds a reference of its thread's shard.
+pub(crate) struct PinCount(ShardedArc<()>);
 
-impl PinCount {
-    fn pin(&self) -> PinCount {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        self.clone()
-    }
-    pub(crate) fn outstanding(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+impl Default for PinCount {
+    fn default() -> PinCount {
+        PinCount(ShardedArc::new(()))
     }
 }
 
-/// Unpins on drop.
-struct Pin(PinCount);
-
-impl Drop for Pin {
-    fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+impl PinCount {
+    fn pin(&self) -> Pin {
+        Pin {
+            _held: self.0.clone_for_thread(),
+        }
     }
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.0.held_elsewhere()
+    }
+}
+
+/// Counted as outstanding while it lives.
+struct Pin {
+    _held: Arc<Padded<()>>,
 }
 
 /// A borrowed vector, read straight from the store's read-only mapping.
@@ -37,25 +40,32 @@ impl Drop for Pin {
 /// growth, close): slots are never rewritten while visible, and the guard keeps
 /// the segment's mapping alive. Holding a guard takes no lock.
 pub struct VectorGuard {
-    segment: Arc<Segment>,
+    /// The calling thread's shard of the segment's references: taking and
+    /// dropping it writes no cache line that other threads' guards use.
+    segment: Arc<Padded<Arc<Segment>>>,
     slot: u64,
     id: u64,
     _pin: Pin,
 }
 
 impl VectorGuard {
-    pub(crate) fn new(segment: Arc<Segment>, slot: u64, id: u64, pins: &PinCount) -> VectorGuard {
+    pub(crate) fn new(
+        segment: &ShardedArc<Arc<Segment>>,
+        slot: u64,
+        id: u64,
+        pins: &PinCount,
+    ) -> VectorGuard {
         VectorGuard {
-            segment,
+            segment: segment.clone_for_thread(),
             slot,
             id,
-            _pin: Pin(pins.pin()),
+            _pin: pins.pin(),
         }
     }
 
     /// The vector's values.
     pub fn data(&self) -> &[f32] {
-        self.segment.vector(self.slot)
+        self.segment.0.vector(self.slot)
     }
 
     /// The id the vector was read for.
@@ -80,7 +90,7 @@ impl Cursor {
             segment: 0,
             slots: Vec::new(),
             next: 0,
-            _pin: Pin(pins.pin()),
+            _pin: pins.pin(),
         }
     }
 

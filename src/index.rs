@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{Error, Result};
 use crate::segment::Segment;
+use crate::shards::ShardedArc;
 
 /// Where a vector lives: segment id in the high 32 bits, slot in the low 32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +31,8 @@ impl SlotRef {
 /// Slot accounting of one segment.
 pub(crate) struct SegmentSlots {
     pub segment: Arc<Segment>,
+    /// References for guards, one per thread shard.
+    pub handles: ShardedArc<Arc<Segment>>,
     /// Slots handed out so far (live or dead); the next append goes here.
     pub used: u64,
     /// Slots that an index entry points at.
@@ -109,6 +112,7 @@ impl Index {
             segments.insert(
                 entry.id,
                 SegmentSlots {
+                    handles: ShardedArc::new(segment.clone()),
                     segment,
                     used: entry.used,
                     live: entry.live,
@@ -147,6 +151,9 @@ impl Index {
     }
 
     fn lookup(&self, id: u64) -> Result<Option<SlotRef>> {
+        if self.delta.is_empty() {
+            return self.base.as_ref().map_or(Ok(None), |b| b.lookup(id));
+        }
         match (self.delta.get(&id), &self.base) {
             (Some(&at), _) => Ok((at != TOMBSTONE).then_some(at)),
             (None, Some(base)) => base.lookup(id),
@@ -155,12 +162,12 @@ impl Index {
     }
 
     /// The segment and slot holding `id`.
-    pub(crate) fn locate(&self, id: u64) -> Result<Option<(&Arc<Segment>, u64)>> {
+    pub(crate) fn locate(&self, id: u64) -> Result<Option<(&SegmentSlots, u64)>> {
         let Some(at) = self.lookup(id)? else {
             return Ok(None);
         };
         match self.segments.get(&at.segment()) {
-            Some(slots) if at.slot() < slots.used => Ok(Some((&slots.segment, at.slot()))),
+            Some(slots) if at.slot() < slots.used => Ok(Some((slots, at.slot()))),
             _ => Err(self.impossible(id, at)),
         }
     }
@@ -207,6 +214,7 @@ impl Index {
         self.segments.insert(
             segment.id(),
             SegmentSlots {
+                handles: ShardedArc::new(segment.clone()),
                 segment,
                 used,
                 live: 0,

@@ -21,6 +21,7 @@ mod options;
 mod recovery;
 mod search;
 mod segment;
+mod shards;
 mod store;
 mod verify;
 

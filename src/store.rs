@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::changes::ChangeCounter;
 use crate::checkpoint;
@@ -24,6 +24,7 @@ use crate::log::{self, Log, LogState};
 use crate::options::{Durability, Options};
 use crate::recovery::{recover, remove_new_store, segment_files, Recovered};
 use crate::segment::{self, Segment};
+use crate::shards::ShardedLock;
 
 /// Slots in a new store's first segment unless `initial_capacity` says otherwise.
 const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
@@ -67,7 +68,7 @@ pub struct Store {
     pub(crate) dir: PathBuf,
     pub(crate) dimension: u32,
     read_only: bool,
-    pub(crate) index: RwLock<Index>,
+    pub(crate) index: ShardedLock<Index>,
     pub(crate) writer: Mutex<Writer>,
     pins: PinCount,
     /// The writer's lock; readers take none.
@@ -231,7 +232,7 @@ impl Store {
         Store {
             dimension: rec.dimension,
             read_only: options.read_only,
-            index: RwLock::new(rec.index),
+            index: ShardedLock::new(rec.index),
             writer: Mutex::new(Writer {
                 durability: options.durability,
                 log: None,
@@ -453,9 +454,9 @@ impl Store {
         self.check_len(out.len())?;
         self.catch_up()?;
         let index = self.index.read();
-        let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
-        check_slot(seg, slot, id)?;
-        out.copy_from_slice(seg.vector(slot));
+        let (slots, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
+        check_slot(&slots.segment, slot, id)?;
+        out.copy_from_slice(slots.segment.vector(slot));
         Ok(())
     }
 
@@ -480,7 +481,7 @@ impl Store {
         // `found` are left untouched.
         let located: Vec<Option<(&Arc<Segment>, u64)>> = ids
             .iter()
-            .map(|&id| index.locate(id))
+            .map(|&id| Ok(index.locate(id)?.map(|(s, slot)| (&s.segment, slot))))
             .collect::<Result<_>>()?;
         for (&id, at) in ids.iter().zip(&located) {
             if let Some((seg, slot)) = at {
@@ -500,9 +501,9 @@ impl Store {
     pub fn get_ref(&self, id: u64) -> Result<VectorGuard> {
         self.catch_up()?;
         let index = self.index.read();
-        let (seg, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
-        check_slot(seg, slot, id)?;
-        Ok(VectorGuard::new(seg.clone(), slot, id, &self.pins))
+        let (slots, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
+        check_slot(&slots.segment, slot, id)?;
+        Ok(VectorGuard::new(&slots.handles, slot, id, &self.pins))
     }
 
     /// A cursor over the live vectors as of now (on a read-only handle that
