@@ -51,7 +51,8 @@ typedef enum vecstore_status {
    */
   VECSTORE_CORRUPT = 5,
   /**
-   * Another handle, in this or another process, has the store open for writing.
+   * A read-write open while another read-write handle, in this or another
+   * process, has the store open (read-only handles never cause it).
    */
   VECSTORE_LOCKED = 6,
   /**
@@ -132,7 +133,9 @@ typedef struct vecstore_options {
    */
   uint32_t durability;
   /**
-   * Open without writing anything; writers elsewhere are excluded.
+   * Open without writing anything (no file, no byte, no lock), beside one
+   * writer and any number of other readers in any processes; the handle
+   * sees every write acknowledged before each of its calls starts.
    */
   bool read_only;
   /**
@@ -259,15 +262,31 @@ struct vecstore_options vecstore_options_default(void);
  * Opening recovers from a crash or a power cut: log records after the last
  * checkpoint are replayed and a torn tail (records that were never synced)
  * is dropped; a read-write open makes what it recovered durable before it
- * returns (a read-only one writes nothing).
+ * returns. After a checkpoint (every clean close makes one) an open takes
+ * time independent of the number of vectors: the id index is mapped from
+ * the checkpoint file, shared through the page cache by every process.
+ *
+ * Readers: one read-write handle and any number of read-only handles
+ * (`opts->read_only`), in any processes, may have the store open at once,
+ * opened in either order. A read-only handle takes no lock and writes
+ * nothing; each of its calls sees every write the writer acknowledged before
+ * the call started (a batch whole or not at all, never an older state than
+ * the handle's previous call saw). FSYNC writes may be seen before their
+ * fsync completes; NONE-mode writes are seen once the writer reaches a
+ * barrier (vecstore_flush, vecstore_checkpoint, vecstore_compact, close).
+ * If the writer is killed, readers keep reading its last state and see a
+ * new writer's once that one has opened. A read-only open of a store whose
+ * writer died before a power cut and that needs a recovery that writes gives
+ * VECSTORE_READ_ONLY (open it read-write once).
  * A new store and the directories made for it are durable on return. An
  * open that fails leaves the directory as it found it (no `LOCK` file, no
  * half-made store), apart from the repairs of a recovery that got that far.
  * Errors: VECSTORE_INVALID_ARGUMENT (NULL path or out_store, bad options
  * such as an `initial_capacity` above 2^32-1 vectors, path is not a
  * directory), VECSTORE_NOT_FOUND,
- * VECSTORE_DIMENSION_MISMATCH, VECSTORE_LOCKED (open for writing elsewhere, in
- * this process or another), VECSTORE_CORRUPT, VECSTORE_VERSION_MISMATCH,
+ * VECSTORE_DIMENSION_MISMATCH, VECSTORE_LOCKED (a read-write open while
+ * another read-write handle, in this process or another, has the store),
+ * VECSTORE_CORRUPT, VECSTORE_VERSION_MISMATCH, VECSTORE_READ_ONLY (above),
  * VECSTORE_IO, VECSTORE_NO_SPACE.
  */
 enum vecstore_status vecstore_open(const char *path,
@@ -359,12 +378,18 @@ enum vecstore_status vecstore_get_batch(const vecstore_t *store,
                                         uint8_t *out_found);
 
 /**
- * Whether a vector `id` exists. false for a NULL or poisoned store.
+ * Whether a vector `id` exists. false for a NULL or poisoned store, and for
+ * an id whose page of the checkpoint's index fails its checksum (every other
+ * read reports that as VECSTORE_CORRUPT). On a read-only handle that cannot
+ * read the writer's latest changes (an I/O error), the answer of the last
+ * state it could read.
  */
 bool vecstore_contains(const vecstore_t *store, uint64_t id);
 
 /**
- * Live vectors. 0 for a NULL or poisoned store.
+ * Live vectors. 0 for a NULL or poisoned store. On a read-only handle that
+ * cannot read the writer's latest changes, the count of the last state it
+ * could read.
  */
 uint64_t vecstore_len(const vecstore_t *store);
 
@@ -378,7 +403,9 @@ uint32_t vecstore_dimension(const vecstore_t *store);
  * receives a guard and `*out_data` (if `out_data` is not NULL) a pointer to
  * its `dimension` floats. The bytes stay valid and unchanged until
  * vecstore_guard_release(), whatever happens meanwhile: put or delete of the
- * same id, compaction, growth of the files, close of the store. Holding any
+ * same id, compaction, growth of the files, close of the store, and, for a
+ * read-only handle, anything the writer in another process does (a SIGKILL
+ * and a new writer's recovery included). Holding any
  * number of guards never blocks or deadlocks another call, on any thread.
  * The memory is mapped read-only: writing through the pointer faults.
  * Errors: VECSTORE_NOT_FOUND, VECSTORE_INVALID_ARGUMENT, VECSTORE_CORRUPT.

@@ -119,15 +119,31 @@ fn check_dimension(h: &vecstore, dimension: usize) -> Result<usize, Error> {
 /// Opening recovers from a crash or a power cut: log records after the last
 /// checkpoint are replayed and a torn tail (records that were never synced)
 /// is dropped; a read-write open makes what it recovered durable before it
-/// returns (a read-only one writes nothing).
+/// returns. After a checkpoint (every clean close makes one) an open takes
+/// time independent of the number of vectors: the id index is mapped from
+/// the checkpoint file, shared through the page cache by every process.
+///
+/// Readers: one read-write handle and any number of read-only handles
+/// (`opts->read_only`), in any processes, may have the store open at once,
+/// opened in either order. A read-only handle takes no lock and writes
+/// nothing; each of its calls sees every write the writer acknowledged before
+/// the call started (a batch whole or not at all, never an older state than
+/// the handle's previous call saw). FSYNC writes may be seen before their
+/// fsync completes; NONE-mode writes are seen once the writer reaches a
+/// barrier (vecstore_flush, vecstore_checkpoint, vecstore_compact, close).
+/// If the writer is killed, readers keep reading its last state and see a
+/// new writer's once that one has opened. A read-only open of a store whose
+/// writer died before a power cut and that needs a recovery that writes gives
+/// VECSTORE_READ_ONLY (open it read-write once).
 /// A new store and the directories made for it are durable on return. An
 /// open that fails leaves the directory as it found it (no `LOCK` file, no
 /// half-made store), apart from the repairs of a recovery that got that far.
 /// Errors: VECSTORE_INVALID_ARGUMENT (NULL path or out_store, bad options
 /// such as an `initial_capacity` above 2^32-1 vectors, path is not a
 /// directory), VECSTORE_NOT_FOUND,
-/// VECSTORE_DIMENSION_MISMATCH, VECSTORE_LOCKED (open for writing elsewhere, in
-/// this process or another), VECSTORE_CORRUPT, VECSTORE_VERSION_MISMATCH,
+/// VECSTORE_DIMENSION_MISMATCH, VECSTORE_LOCKED (a read-write open while
+/// another read-write handle, in this process or another, has the store),
+/// VECSTORE_CORRUPT, VECSTORE_VERSION_MISMATCH, VECSTORE_READ_ONLY (above),
 /// VECSTORE_IO, VECSTORE_NO_SPACE.
 #[no_mangle]
 pub extern "C" fn vecstore_open(
@@ -304,7 +320,11 @@ pub extern "C" fn vecstore_get_batch(
     })
 }
 
-/// Whether a vector `id` exists. false for a NULL or poisoned store.
+/// Whether a vector `id` exists. false for a NULL or poisoned store, and for
+/// an id whose page of the checkpoint's index fails its checksum (every other
+/// read reports that as VECSTORE_CORRUPT). On a read-only handle that cannot
+/// read the writer's latest changes (an I/O error), the answer of the last
+/// state it could read.
 #[no_mangle]
 pub extern "C" fn vecstore_contains(store: *const vecstore_t, id: u64) -> bool {
     let mut found = false;
@@ -315,7 +335,9 @@ pub extern "C" fn vecstore_contains(store: *const vecstore_t, id: u64) -> bool {
     found
 }
 
-/// Live vectors. 0 for a NULL or poisoned store.
+/// Live vectors. 0 for a NULL or poisoned store. On a read-only handle that
+/// cannot read the writer's latest changes, the count of the last state it
+/// could read.
 #[no_mangle]
 pub extern "C" fn vecstore_len(store: *const vecstore_t) -> u64 {
     let mut len = 0;
@@ -341,7 +363,9 @@ pub extern "C" fn vecstore_dimension(store: *const vecstore_t) -> u32 {
 /// receives a guard and `*out_data` (if `out_data` is not NULL) a pointer to
 /// its `dimension` floats. The bytes stay valid and unchanged until
 /// vecstore_guard_release(), whatever happens meanwhile: put or delete of the
-/// same id, compaction, growth of the files, close of the store. Holding any
+/// same id, compaction, growth of the files, close of the store, and, for a
+/// read-only handle, anything the writer in another process does (a SIGKILL
+/// and a new writer's recovery included). Holding any
 /// number of guards never blocks or deadlocks another call, on any thread.
 /// The memory is mapped read-only: writing through the pointer faults.
 /// Errors: VECSTORE_NOT_FOUND, VECSTORE_INVALID_ARGUMENT, VECSTORE_CORRUPT.

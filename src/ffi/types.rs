@@ -21,7 +21,8 @@ pub enum vecstore_status {
     VECSTORE_IO = 4,
     /// On-disk data failed validation; nothing was modified.
     VECSTORE_CORRUPT = 5,
-    /// Another handle, in this or another process, has the store open for writing.
+    /// A read-write open while another read-write handle, in this or another
+    /// process, has the store open (read-only handles never cause it).
     VECSTORE_LOCKED = 6,
     /// Write attempted on a store opened read-only.
     VECSTORE_READ_ONLY = 7,
@@ -68,7 +69,9 @@ pub enum vecstore_metric {
 pub struct vecstore_options {
     /// One of VECSTORE_DURABILITY_*.
     pub durability: u32,
-    /// Open without writing anything; writers elsewhere are excluded.
+    /// Open without writing anything (no file, no byte, no lock), beside one
+    /// writer and any number of other readers in any processes; the handle
+    /// sees every write acknowledged before each of its calls starts.
     pub read_only: bool,
     /// Create the directory and the store when missing (default true).
     pub create_if_missing: bool,
