@@ -106,8 +106,9 @@ impl Follower {
         let slot_size = segment::slot_size(self.dimension);
         loop {
             let mut gap = false;
+            // The index lock is taken per record, never across the reads:
+            // this process's readers wait for one record's publication at most.
             let polled = {
-                let mut idx = index.write();
                 let View { tail, lsn, .. } = &mut *view;
                 tail.poll(slot_size, |record| {
                     let n = record.lsn();
@@ -118,7 +119,7 @@ impl Follower {
                         gap = true;
                         return Ok(());
                     }
-                    self.apply(&mut idx, record)?;
+                    self.apply(&mut index.write(), record)?;
                     *lsn = n;
                     Ok(())
                 })
