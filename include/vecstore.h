@@ -271,8 +271,8 @@ struct vecstore_options vecstore_options_default(void);
  * opened in either order. A read-only handle takes no lock and writes
  * nothing; each of its calls sees every write the writer acknowledged before
  * the call started (a batch whole or not at all, never an older state than
- * the handle's previous call saw). FSYNC writes may be seen before their
- * fsync completes; NONE-mode writes are seen once the writer reaches a
+ * the handle's previous call saw). FSYNC writes are seen once durable, never
+ * before; NONE-mode writes are seen once the writer reaches a
  * barrier (vecstore_flush, vecstore_checkpoint, vecstore_compact, close).
  * If the writer is killed, readers keep reading its last state and see a
  * new writer's once that one has opened. A read-only open of a store whose

@@ -1,45 +1,85 @@
-//! The change counter: how read-only handles in any process learn, with one
-//! atomic load per call, that the writer changed the store.
+//! The shared page through which the writer tells readers in any process
+//! what they may see: which log generation, and how far into it.
 //!
 //! File `CHANGES`: one page, mapped shared — read-write by the writer,
-//! read-only by readers — holding a `u64` counter alone on its cache line
-//! (offset [`COUNTER_AT`]). The writer adds one after each change readers
-//! must see (a logged write applied, a checkpoint, a recovery), before the
-//! call that made it returns. A reader that finds a value it has not seen
-//! reads the files to catch up (see `follow`); one that finds the value it
-//! saw last knows that nothing it must see has happened since.
+//! read-only by readers. At [`at::WORD`], alone on its cache line, a `u64`
+//! publication counter; at [`at::SLOTS`], two slots of `gen, salt, end`.
+//! Publication `g` lives in slot `g % 2`: the writer fills the other slot,
+//! then stores the counter (Release), as LMDB alternates two meta pages. A
+//! reader loads the counter (Acquire) — one load per call when nothing
+//! changed — and on a new value reads that slot, then re-loads the counter
+//! and retries if it moved (the writer may have been refilling the slot). A
+//! writer killed while filling a slot leaves the counter naming the other,
+//! complete one.
 //!
-//! The counter carries no data and is never trusted for durability: after a
-//! crash or power cut it may hold anything, and recovery never reads it. It
-//! only ever counts up while processes have it mapped: a new writer adds to
-//! whatever value it finds. The file is never truncated or removed, so a
-//! mapping of it never faults.
+//! What a publication says: records of the log generation whose salt is
+//! `salt` that end at or before file offset `end` may be shown. The writer
+//! publishes a record once it may be acknowledged — in FLUSH mode when it is
+//! appended, in FSYNC mode once the group commit made it durable — and a
+//! new generation when a checkpoint trimmed the log or a writer opened.
+//!
+//! The page carries nothing durable and no open reads it for recovery: after
+//! a power cut it may hold anything older. Readers therefore trust it only
+//! while a writer holds the store (`files::writer_alive`); otherwise the
+//! files alone say what is committed. It only ever counts up while processes
+//! map it (a new writer continues from the value it finds), and it is never
+//! truncated, so a mapping of it never faults.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
+use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 
-/// Name of the change counter file inside a store directory.
+/// Name of the file inside a store directory.
 pub(crate) const FILE_NAME: &str = "CHANGES";
 /// Bytes of the file: one page.
 const FILE_LEN: u64 = 4096;
-/// Offset of the counter: its own cache line, away from anything else.
-const COUNTER_AT: usize = 64;
 
-/// The writer's side: bumps the counter.
+/// Offsets in the page.
+mod at {
+    /// The publication counter, on a cache line of its own.
+    pub(super) const WORD: usize = 64;
+    /// Two slots, each on a cache line of its own.
+    pub(super) const SLOTS: usize = 128;
+    pub(super) const SLOT_BYTES: usize = 64;
+    /// In a slot: the publication number it holds, the salt, the end.
+    pub(super) const GEN: usize = 0;
+    pub(super) const SALT: usize = 8;
+    pub(super) const END: usize = 16;
+}
+
+/// What readers may show: the log generation `salt`, up to file offset `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Published {
+    pub salt: u64,
+    pub end: u64,
+}
+
+/// The atomic `u64` at `offset` of a mapped page.
+///
+/// SAFETY (of every call): `offset` is 8-aligned and inside a page-aligned
+/// mapping of FILE_LEN bytes that outlives the returned reference, and every
+/// access to those bytes, in any process, is atomic.
+unsafe fn word(base: *const u8, offset: usize) -> &'static AtomicU64 {
+    &*(base.add(offset) as *const AtomicU64)
+}
+
+/// The writer's side.
 pub(crate) struct ChangeCounter {
     map: MmapMut,
+    /// The last publication, so that late ones never move it back.
+    current: Mutex<Published>,
 }
 
 impl ChangeCounter {
-    /// Opens the counter of `dir`, creating the file (or growing a short one
-    /// left by a crash) if needed. Nothing is synced: its value never matters
-    /// after a crash.
+    /// Opens the page of `dir`, creating the file (or growing a short one
+    /// left by a crash) if needed. Nothing is synced: its content never
+    /// matters after a crash.
     pub(crate) fn open(dir: &Path) -> Result<ChangeCounter> {
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new()
@@ -60,51 +100,106 @@ impl ChangeCounter {
                 .map_err(|e| Error::io("size change counter", &path, &e))?;
         }
         // SAFETY: a shared mapping of one page that stays at least that long
-        // (the file is never truncated). Other processes change it only
-        // through the atomic counter, which this type reads and writes only
-        // as an `AtomicU64`.
+        // (the file is never truncated); other processes change it only
+        // through atomics, and so does this type.
         let map = unsafe { MmapOptions::new().len(FILE_LEN as usize).map_mut(&file) }
             .map_err(|e| Error::io("map", &path, &e))?;
-        Ok(ChangeCounter { map })
+        Ok(ChangeCounter {
+            map,
+            current: Mutex::new(Published::default()),
+        })
     }
 
-    fn counter(&self) -> &AtomicU64 {
-        // SAFETY: COUNTER_AT is 8-aligned inside a page-aligned mapping of
-        // FILE_LEN bytes that lives as long as `self`; every access to those
-        // bytes, in any process, is atomic.
-        unsafe { &*(self.map.as_ptr().add(COUNTER_AT) as *const AtomicU64) }
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: see `word`; the mapping lives as long as `self`.
+        unsafe { word(self.map.as_ptr(), offset) }
     }
 
-    /// Tells readers that the store changed. Release: whatever the writer
-    /// did before is visible to a reader that sees the new value.
-    pub(crate) fn bump(&self) {
-        self.counter().fetch_add(1, Ordering::Release);
+    /// Publishes a new log generation (or a writer's first state):
+    /// replaces whatever was published.
+    pub(crate) fn publish_generation(&self, published: Published) {
+        let mut current = self.current.lock();
+        *current = published;
+        self.store(published);
+    }
+
+    /// Publishes the log of generation `salt` up to `end`, unless a newer
+    /// generation or a later end was published meanwhile (a writer thread
+    /// that waited for its fsync while another moved on).
+    pub(crate) fn publish_end(&self, salt: u64, end: u64) {
+        let mut current = self.current.lock();
+        if current.salt != salt || current.end >= end {
+            return;
+        }
+        current.end = end;
+        self.store(*current);
+    }
+
+    /// Fills the slot the next publication uses, then names it.
+    fn store(&self, published: Published) {
+        let next = self.word(at::WORD).load(Ordering::Relaxed).wrapping_add(1);
+        let slot = at::SLOTS + (next % 2) as usize * at::SLOT_BYTES;
+        // Readers of publication `next - 2`, which this slot held, re-check
+        // the counter after reading and retry: the release fence orders the
+        // counter's earlier value before these stores for them.
+        fence(Ordering::Release);
+        self.word(slot + at::GEN).store(next, Ordering::Relaxed);
+        self.word(slot + at::SALT)
+            .store(published.salt, Ordering::Relaxed);
+        self.word(slot + at::END)
+            .store(published.end, Ordering::Relaxed);
+        self.word(at::WORD).store(next, Ordering::Release);
     }
 }
 
-/// A reader's side: watches the counter.
+/// A reader's side.
 pub(crate) struct ChangeWatch {
     map: Mmap,
 }
 
 impl ChangeWatch {
-    /// Maps the counter of `dir`, if a writer has made it.
+    /// Maps the page of `dir`, if a writer has made it.
     pub(crate) fn open(dir: &Path) -> Option<ChangeWatch> {
         let file = File::open(dir.join(FILE_NAME)).ok()?;
         if file.metadata().ok()?.len() < FILE_LEN {
             return None;
         }
-        // SAFETY: as for `ChangeCounter::open`, read-only: the file is at
-        // least FILE_LEN bytes and is never truncated.
+        // SAFETY: as for `ChangeCounter::open`, read-only.
         let map = unsafe { MmapOptions::new().len(FILE_LEN as usize).map(&file) }.ok()?;
         Some(ChangeWatch { map })
     }
 
-    /// The counter now. Acquire: pairs with [`ChangeCounter::bump`].
-    pub(crate) fn load(&self) -> u64 {
-        // SAFETY: as for `ChangeCounter::counter`.
-        let counter = unsafe { &*(self.map.as_ptr().add(COUNTER_AT) as *const AtomicU64) };
-        counter.load(Ordering::Acquire)
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: see `word`; the mapping lives as long as `self`.
+        unsafe { word(self.map.as_ptr(), offset) }
+    }
+
+    /// The publication counter now: one load.
+    pub(crate) fn counter(&self) -> u64 {
+        self.word(at::WORD).load(Ordering::Acquire)
+    }
+
+    /// The counter and the publication it names, read consistently. `None`
+    /// if the slot does not hold that publication (a page no writer of
+    /// this format filled since it was last zeroed).
+    pub(crate) fn read(&self) -> (u64, Option<Published>) {
+        loop {
+            let counter = self.counter();
+            let slot = at::SLOTS + (counter % 2) as usize * at::SLOT_BYTES;
+            let gen = self.word(slot + at::GEN).load(Ordering::Relaxed);
+            let published = Published {
+                salt: self.word(slot + at::SALT).load(Ordering::Relaxed),
+                end: self.word(slot + at::END).load(Ordering::Relaxed),
+            };
+            fence(Ordering::Acquire);
+            if self.word(at::WORD).load(Ordering::Relaxed) == counter {
+                // Publication numbers start at 1: 0 is a page never filled.
+                return (
+                    counter,
+                    (gen == counter && counter != 0).then_some(published),
+                );
+            }
+        }
     }
 }
 
@@ -113,22 +208,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reader_sees_each_bump_and_a_new_writer_counts_on() {
+    fn a_reader_sees_each_publication_and_a_new_writer_counts_on() {
         let dir = tempfile::tempdir().unwrap();
         assert!(ChangeWatch::open(dir.path()).is_none());
         let writer = ChangeCounter::open(dir.path()).unwrap();
         let watch = ChangeWatch::open(dir.path()).unwrap();
-        let start = watch.load();
-        writer.bump();
-        assert_eq!(watch.load(), start + 1);
+        assert_eq!(watch.read(), (0, None), "a zeroed page names nothing");
+        writer.publish_generation(Published { salt: 7, end: 32 });
+        writer.publish_end(7, 100);
+        assert_eq!(watch.read(), (2, Some(Published { salt: 7, end: 100 })));
+        // Late or stale publications never move it back.
+        writer.publish_end(7, 64);
+        writer.publish_end(6, 500);
+        assert_eq!(watch.counter(), 2);
         drop(writer);
         let next = ChangeCounter::open(dir.path()).unwrap();
-        next.bump();
-        assert_eq!(watch.load(), start + 2);
-        // A short file left by a crash is grown, never cut.
-        std::fs::write(dir.path().join(FILE_NAME), b"").unwrap();
-        assert!(ChangeWatch::open(dir.path()).is_none());
-        ChangeCounter::open(dir.path()).unwrap().bump();
-        assert_eq!(ChangeWatch::open(dir.path()).unwrap().load(), 1);
+        next.publish_generation(Published { salt: 9, end: 32 });
+        assert_eq!(watch.read(), (3, Some(Published { salt: 9, end: 32 })));
+    }
+
+    #[test]
+    fn a_reader_racing_the_writer_never_sees_a_torn_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = ChangeCounter::open(dir.path()).unwrap();
+        writer.publish_generation(Published { salt: 1, end: 1 });
+        let watch = ChangeWatch::open(dir.path()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 2..200_000u64 {
+                    writer.publish_generation(Published { salt: i, end: i });
+                }
+            });
+            let mut last = 0;
+            while last < 199_999 {
+                let (counter, published) = watch.read();
+                let p = published.expect("a filled slot");
+                assert_eq!(p.salt, p.end, "torn slot at publication {counter}");
+                assert!(p.salt >= last, "went back from {last} to {}", p.salt);
+                last = p.salt;
+            }
+        });
     }
 }

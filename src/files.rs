@@ -55,6 +55,7 @@ impl DirLock {
             // lock; whoever locked that file in the meantime must see that
             // it is no longer the store's and try again.
             if still_named(&file, &path) {
+                mark_writer(&file).map_err(|e| Error::io("lock", &path, &e))?;
                 return Ok(DirLock {
                     _file: file,
                     path,
@@ -73,6 +74,61 @@ impl DirLock {
     /// undoing what it made; the lock is released when `self` is dropped).
     pub(crate) fn remove_file(&self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The byte of `LOCK` a writer holds an open-file-description lock on,
+/// beside its `flock`: unlike a `flock`, it can be queried without taking it.
+fn presence_lock(kind: libc::c_int) -> libc::flock {
+    // SAFETY: `flock` is a plain C struct for which all zeros is valid.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock.l_start = 0;
+    lock.l_len = 1;
+    lock
+}
+
+/// Marks this process as the store's writer, for [`WriterProbe`].
+fn mark_writer(file: &File) -> std::io::Result<()> {
+    let lock = presence_lock(libc::F_WRLCK);
+    // SAFETY: plain syscall on a descriptor `file` keeps open, with a valid
+    // `flock` struct.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &lock) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Tells a reader whether a writer holds the store now, without taking any
+/// lock (a query of the writer's presence lock on `LOCK`).
+pub(crate) struct WriterProbe {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl WriterProbe {
+    pub(crate) fn new(dir: &Path) -> WriterProbe {
+        WriterProbe {
+            path: dir.join(LOCK_FILE),
+            file: None,
+        }
+    }
+
+    /// Whether a writer holds the store. No `LOCK` file, or a failed query:
+    /// no writer.
+    pub(crate) fn writer_alive(&mut self) -> bool {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = &self.file else {
+            return false;
+        };
+        let mut lock = presence_lock(libc::F_WRLCK);
+        // SAFETY: plain syscall on a descriptor `file` keeps open, with a
+        // valid `flock` struct it fills in.
+        let queried = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut lock) };
+        queried == 0 && lock.l_type != libc::F_UNLCK as libc::c_short
     }
 }
 
@@ -251,6 +307,19 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Locked);
         drop(first);
         let _again = DirLock::acquire(dir.path(), false).unwrap();
+    }
+
+    #[test]
+    fn a_reader_can_tell_whether_a_writer_holds_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut probe = WriterProbe::new(dir.path());
+        assert!(!probe.writer_alive(), "no LOCK file");
+        let lock = DirLock::acquire(dir.path(), true).unwrap();
+        assert!(probe.writer_alive());
+        drop(lock);
+        assert!(!probe.writer_alive());
+        let _again = DirLock::acquire(dir.path(), false).unwrap();
+        assert!(WriterProbe::new(dir.path()).writer_alive());
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! How a read-only handle keeps up with a writer in another process (or in
 //! none): it reads the same files the writer's recovery would, and nothing
-//! else, so it never needs the writer's cooperation beyond the change counter.
+//! else but the writer's publications (`changes`), so a killed writer leaves
+//! it nothing to repair and a new writer's recovery runs beside it.
 //!
 //! Its view is the checkpoint file it mapped plus the log records after it
-//! that it has read. Each call first compares the change counter with the
-//! value it saw last (one atomic load); on a difference it catches up:
+//! that it has applied. Each call first compares the publication counter
+//! with the value it saw last (one atomic load); on a difference it reads
+//! the publication (a log generation and an end offset) and catches up:
 //!
-//! 1. reads the whole, intact records the log gained since, applying those
-//!    numbered one past its last (older ones are already in its checkpoint);
+//! 1. applies the whole, intact records the log gained since, those ending
+//!    within the publication, numbered one past its last (older ones are in
+//!    its checkpoint); while no writer holds the store the page may be stale
+//!    (it is never synced), so then every intact record counts, as for a
+//!    writer's recovery;
 //! 2. then checks that the checkpoint file is still the one it mapped.
 //!
 //! A checkpoint renames a new file into place *before* it trims the log, so
@@ -24,9 +29,10 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
-use crate::changes::ChangeWatch;
+use crate::changes::{ChangeWatch, Published};
 use crate::checkpoint::{Checkpoint, FileIdentity};
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::WriterProbe;
 use crate::index::Index;
 use crate::log::{LogTail, Record, TailPoll};
 use crate::recovery::apply_record;
@@ -42,9 +48,12 @@ pub(crate) struct Follower {
     dimension: u32,
     /// The change counter, once a writer has made it.
     watch: OnceLock<ChangeWatch>,
-    /// The counter's value when the view was last brought up to date.
+    /// The publication counter when the view was last brought up to date.
     seen: AtomicU64,
     state: Mutex<View>,
+    /// Whether a writer holds the store (and so whether its publications
+    /// can be trusted).
+    probe: Mutex<WriterProbe>,
 }
 
 /// Where the view stands in the files.
@@ -57,15 +66,15 @@ struct View {
 
 impl Follower {
     /// Opens the store in `dir` read-only: the current checkpoint and every
-    /// record after it. `dimension` 0 takes the store's.
+    /// record after it that may be shown. `dimension` 0 takes the store's.
     pub(crate) fn open(dir: &Path, dimension: u32) -> Result<(Follower, Index, u32)> {
         let watch = OnceLock::new();
         if let Some(w) = ChangeWatch::open(dir) {
             let _ = watch.set(w);
         }
-        // The counter is read before the files: a change after this read
-        // makes the next call catch up.
-        let seen = watch.get().map_or(u64::MAX, ChangeWatch::load);
+        // The publication is read before the files: a later one makes the
+        // next call catch up.
+        let (seen, published) = watch.get().map_or((u64::MAX, None), ChangeWatch::read);
         let (index, view, dimension) = load(dir, dimension, None)?;
         let follower = Follower {
             dir: dir.to_path_buf(),
@@ -73,44 +82,58 @@ impl Follower {
             watch,
             seen: AtomicU64::new(seen),
             state: Mutex::new(view),
+            probe: Mutex::new(WriterProbe::new(dir)),
         };
         let index = ShardedLock::new(index);
-        follower.refresh(&index)?;
+        follower.refresh(&index, published)?;
         Ok((follower, index.into_inner(), dimension))
     }
 
-    /// Brings `index` up to date if the writer changed the store since the
+    /// Brings `index` up to date if the writer published a change since the
     /// view was last read. Costs one atomic load when nothing changed.
     pub(crate) fn catch_up(&self, index: &ShardedLock<Index>) -> Result<()> {
-        let now = match self.watch.get() {
-            Some(watch) => watch.load(),
-            // No writer has made the counter yet: look at the files each
-            // time, and for the counter.
+        let watch = match self.watch.get() {
+            Some(watch) => watch,
+            // No writer has made the page yet: look at the files each
+            // time, and for the page.
             None => match ChangeWatch::open(&self.dir) {
-                Some(watch) => self.watch.get_or_init(|| watch).load(),
-                None => return self.refresh(index),
+                Some(watch) => self.watch.get_or_init(|| watch),
+                None => return self.refresh(index, None),
             },
         };
-        if now == self.seen.load(Ordering::Acquire) {
+        if watch.counter() == self.seen.load(Ordering::Acquire) {
             return Ok(());
         }
-        self.refresh(index)?;
+        let (now, published) = watch.read();
+        self.refresh(index, published)?;
         self.seen.store(now, Ordering::Release);
         Ok(())
     }
 
-    /// Reads what the files hold beyond the view, reloading from the
-    /// checkpoint when the log moved to a generation the view cannot follow.
-    fn refresh(&self, index: &ShardedLock<Index>) -> Result<()> {
+    /// Reads what the files hold beyond the view, as far as `published`
+    /// allows while a writer holds the store (all that is whole and intact
+    /// when none does), reloading from the checkpoint when the log moved to
+    /// a generation the view cannot follow.
+    fn refresh(&self, index: &ShardedLock<Index>, published: Option<Published>) -> Result<()> {
         let mut view = self.state.lock();
+        let writer_alive = self.probe.lock().writer_alive();
         let slot_size = segment::slot_size(self.dimension);
         loop {
+            // A live writer has published what may be shown (the page may
+            // hold anything after a power cut, but then no writer is alive
+            // until one has opened and published afresh). Records of a
+            // generation it has not published are not shown yet.
+            let limit = match published {
+                _ if !writer_alive => None,
+                Some(p) if p.salt == view.tail.salt() => Some(p.end),
+                _ => Some(0),
+            };
             let mut gap = false;
             // The index lock is taken per record, never across the reads:
             // this process's readers wait for one record's publication at most.
             let polled = {
                 let View { tail, lsn, .. } = &mut *view;
-                tail.poll(slot_size, |record| {
+                tail.poll(slot_size, limit, |record| {
                     let n = record.lsn();
                     if n <= *lsn || gap {
                         return Ok(());

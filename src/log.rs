@@ -485,12 +485,19 @@ impl LogTail {
         }
     }
 
+    /// This tail's generation.
+    pub(crate) fn salt(&self) -> u64 {
+        self.salt
+    }
+
     /// Calls `apply` on each whole, intact record appended since the last
-    /// call, in order. Stops at the first record that is not (one being
+    /// call that ends at or before file offset `limit` (all of them if
+    /// `None`), in order. Stops at the first record that is not (one being
     /// appended right now, or a torn tail that the next writer will cut).
     pub(crate) fn poll(
         &mut self,
         slot_size: usize,
+        limit: Option<u64>,
         mut apply: impl FnMut(Record<'_>) -> Result<()>,
     ) -> Result<TailPoll> {
         // A header that no longer names our salt, or a file shorter than
@@ -506,6 +513,7 @@ impl LogTail {
         if len < self.pos {
             return Ok(TailPoll::NewGeneration);
         }
+        let len = limit.map_or(len, |limit| len.min(limit.max(self.pos)));
         // In chunks, so that a long log costs no more memory than one
         // chunk (or one record, if a batch is larger).
         let mut need = TAIL_CHUNK;
@@ -669,6 +677,16 @@ impl Log {
 
     fn logical_end(&self) -> u64 {
         self.base + self.end
+    }
+
+    /// This generation's salt.
+    pub(crate) fn salt(&self) -> u64 {
+        self.salt
+    }
+
+    /// The file offset where the next record goes.
+    pub(crate) fn file_end(&self) -> u64 {
+        self.end
     }
 
     /// Bytes of records not yet trimmed by a checkpoint.

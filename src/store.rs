@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::changes::ChangeCounter;
+use crate::changes::{ChangeCounter, Published};
 use crate::checkpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::{self, sync_dir, DirLock};
@@ -102,7 +102,7 @@ pub(crate) struct Writer {
     /// checkpoint could be trusted.
     sync_failure: Option<Error>,
     /// Tells readers in any process that the store changed.
-    changes: Option<ChangeCounter>,
+    changes: Option<Arc<ChangeCounter>>,
     closed: bool,
 }
 
@@ -267,7 +267,7 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer.lock();
-        w.changes = Some(ChangeCounter::open(&self.dir)?);
+        w.changes = Some(Arc::new(ChangeCounter::open(&self.dir)?));
         // A killed writer may have renamed a checkpoint into place without
         // syncing the directory: what this handle serves must not go back.
         sync_dir(&self.dir)?;
@@ -279,7 +279,7 @@ impl Store {
         if options.initial_capacity > 0 && w.active.is_none() {
             self.grow(&mut w, options.initial_capacity)?;
         }
-        w.announce();
+        w.publish_generation();
         Ok(())
     }
 
@@ -642,14 +642,21 @@ impl Store {
         Ok(w)
     }
 
-    /// Releases the writer and waits for the group commit when the mode asks.
+    /// Releases the writer, waits for the group commit when the mode asks,
+    /// and publishes the write's record to readers once it may be
+    /// acknowledged: in FLUSH mode now, in FSYNC mode once it is durable.
     fn commit(&self, mut w: MutexGuard<'_, Writer>, durable_at: Option<u64>) -> Result<()> {
+        let record_end = durable_at.map(|_| {
+            let log = w.log_mut();
+            (log.salt(), log.file_end())
+        });
+        let changes = w.changes.clone();
         let commit = match (w.durability, durable_at) {
             (Durability::Fsync, Some(pos)) => Some((w.log_mut().commit().clone(), pos)),
             _ => None,
         };
-        if durable_at.is_some() {
-            w.announce();
+        if let (None, Some(changes), Some((salt, end))) = (&commit, &changes, record_end) {
+            changes.publish_end(salt, end);
         }
         let limit = w.auto_checkpoint_log_bytes;
         if w.log.as_ref().is_some_and(|l| l.record_bytes() > limit) || self.delta_is_full() {
@@ -660,10 +667,13 @@ impl Store {
             let _ = self.checkpoint_locked(&mut w);
         }
         drop(w);
-        match commit {
-            Some((commit, pos)) => commit.wait_durable(pos),
-            None => Ok(()),
+        if let Some((commit, pos)) = commit {
+            commit.wait_durable(pos)?;
+            if let (Some(changes), Some((salt, end))) = (changes, record_end) {
+                changes.publish_end(salt, end);
+            }
         }
+        Ok(())
     }
 
     /// Whether the changes since the last checkpoint, held in the heap of
@@ -758,16 +768,20 @@ impl Store {
         // Readers see the new checkpoint once the log is trimmed, or with
         // the log as it was if the trim fails.
         let trimmed = w.log.as_mut().map_or(Ok(()), Log::reset);
-        w.announce();
+        w.publish_generation();
         trimmed
     }
 }
 
 impl Writer {
-    /// Tells readers that the store changed.
-    fn announce(&self) {
-        if let Some(changes) = &self.changes {
-            changes.bump();
+    /// Tells readers to show the log's current generation, all of it (a
+    /// checkpoint just trimmed it, or an open made it durable).
+    fn publish_generation(&self) {
+        if let (Some(changes), Some(log)) = (&self.changes, &self.log) {
+            changes.publish_generation(Published {
+                salt: log.salt(),
+                end: log.file_end(),
+            });
         }
     }
 

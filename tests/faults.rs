@@ -1095,6 +1095,29 @@ fn repro_scenario(scenario: &str, dir: &Path, out: &mut impl Write) {
             // Die as a SIGKILL would: no close, no destructors.
             std::process::exit(0);
         }
+        "fsync_unseen" => {
+            let store = Store::open(dir, DIM as u32, &Options::default()).unwrap();
+            say(out, "put1", &store.put(1, &vector(1, 1)));
+            let reader = Store::open(
+                dir,
+                0,
+                &Options {
+                    read_only: true,
+                    ..Options::default()
+                },
+            )
+            .unwrap();
+            // The fault: the group commit's fdatasync for put 2.
+            say(out, "put2", &store.put(2, &vector(2, 1)));
+            writeln!(
+                out,
+                "S reader put1={} put2={}",
+                reader.contains(1),
+                reader.contains(2)
+            )
+            .unwrap();
+            std::process::exit(0);
+        }
         "grow_dir" => {
             let store = Store::open(dir, DIM as u32, &Options::default()).unwrap();
             // The fault: fsync of the directory at growth.
@@ -1168,6 +1191,32 @@ fn failed_log_trim_fsync_loses_no_acknowledged_write() {
         );
         assert_eq!(bits(&out), bits(&vector(2, 1)));
     }
+}
+
+/// Issue 13 (review point 8): the writer told readers about an FSYNC write
+/// before its fdatasync, so a reader in any process could act on a write
+/// whose call then failed (and that a power cut would take). Readers must
+/// see an FSYNC write only once it is durable.
+#[test]
+fn readers_never_see_an_fsync_write_whose_sync_failed() {
+    // fdatasync calls on wal.log: 1 = put 1's group commit, 2 = put 2's.
+    let (_root, lines) = run_repro(
+        "fsync_unseen",
+        &[
+            ("FAULT_OP", "fdatasync"),
+            ("FAULT_NTH", "2"),
+            ("FAULT_ERRNO", "EIO"),
+            ("FAULT_PATH_SUBSTR", "/store/wal.log"),
+        ],
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("S put2 err Io fired=1")),
+        "the fault did not hit put 2: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l == "S reader put1=true put2=false"),
+        "a reader saw the write whose fsync failed, or missed put 1: {lines:?}"
+    );
 }
 
 /// Growth creates the segment file, then fsyncs the directory; when that

@@ -130,6 +130,33 @@ fn one_writer_and_read_only_sharing() {
     assert_eq!(a.compact().unwrap_err().kind(), ErrorKind::ReadOnly);
 }
 
+/// The page through which a writer tells readers what they may see
+/// (`CHANGES`) holds nothing durable: after a power cut it may be zeroed or
+/// older than the log. With no writer holding the store, a reader must show
+/// what the files hold (every intact record after the checkpoint), as a
+/// writer's recovery would, whatever the page says.
+#[test]
+fn without_a_writer_readers_trust_the_files_not_the_change_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Store::open(&live, 2, &Options::default()).unwrap();
+    store.put(1, &[1.0, 1.0]).unwrap();
+    store.put(2, &[2.0, 2.0]).unwrap();
+    // What a power cut right now could leave: the log synced (FSYNC), the
+    // page lost.
+    let cut = dir.path().join("cut");
+    common::copy_dir(&live, &cut);
+    drop(store);
+    std::fs::write(cut.join("CHANGES"), vec![0u8; 4096]).unwrap();
+    let ro = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let reader = Store::open(&cut, 0, &ro).unwrap();
+    assert_eq!(get(&reader, 1), Some(vec![1.0, 1.0]));
+    assert_eq!(get(&reader, 2), Some(vec![2.0, 2.0]));
+}
+
 #[test]
 fn guards_survive_overwrite_delete_compact_growth_and_close() {
     let dir = tempfile::tempdir().unwrap();
