@@ -7,14 +7,24 @@
 //! Workloads for `--only`: bulk, replay, puts, threads, gets, scan,
 //! lifecycle (checkpoint, reopen, delete, compaction, latency during
 //! compaction), memory, search, torn (open after a torn batch of 512 MiB,
-//! 16 MiB with `--quick`; vecstore only, independent of `--sizes`).
+//! 16 MiB with `--quick`; vecstore only, independent of `--sizes`),
+//! readers (get_ref from 1 and 2 threads, Rust API and C ABI), reopen
+//! (median reopen after a checkpoint, Rust API, C ABI, read-only), openmem
+//! (anonymous memory after an open, in a child process), procs (a reader
+//! process beside a writer: visibility latency, get_ref under a bulk load).
+//! The last four share one loaded store per engine (loaded again only if
+//! lifecycle ran first and consumed it).
 //! Timings are printed, never asserted.
 
+mod cabi;
 mod data;
 mod engines;
 mod knn;
 mod limits;
 mod memory;
+mod processes;
+mod readers;
+mod reopen;
 mod report;
 mod results;
 mod torn;
@@ -34,7 +44,7 @@ use report::SizeReport;
 use results::Results;
 use workloads::{Ctx, Loaded, Plan};
 
-const WORKLOADS: [&str; 10] = [
+const WORKLOADS: [&str; 14] = [
     "bulk",
     "replay",
     "puts",
@@ -45,7 +55,15 @@ const WORKLOADS: [&str; 10] = [
     "memory",
     "search",
     "torn",
+    "readers",
+    "reopen",
+    "openmem",
+    "procs",
 ];
+
+/// The workloads run on the loaded stores' handles and directories, after
+/// the others ([`handles`]).
+const HANDLE_WORKLOADS: [&str; 4] = ["readers", "reopen", "openmem", "procs"];
 
 struct Args {
     quick: bool,
@@ -127,6 +145,37 @@ impl Args {
             .any(|w| self.runs(w))
     }
 
+    fn runs_handles(&self) -> bool {
+        HANDLE_WORKLOADS.iter().any(|w| self.runs(w))
+    }
+
+    /// Whether the handle workloads need velesdb-core (the reader threads).
+    fn handles_velesdb(&self) -> bool {
+        self.runs("readers")
+    }
+
+    /// Whether the handle workloads need LMDB (the peer of all but procs).
+    fn handles_lmdb(&self) -> bool {
+        ["readers", "reopen", "openmem"]
+            .iter()
+            .any(|w| self.runs(w))
+    }
+
+    /// The handle workloads' plan: gets per reader thread, reopens of each
+    /// kind, and the processes' plan.
+    fn handles_plan(&self) -> (usize, usize, processes::Plan) {
+        let quick = self.quick;
+        let procs = processes::Plan {
+            visible_puts: if quick { 300 } else { 3_000 },
+            alone: Duration::from_millis(if quick { 200 } else { 1_000 }),
+        };
+        if quick {
+            (200_000, 3, procs)
+        } else {
+            (1_000_000, 7, procs)
+        }
+    }
+
     fn plan(&self, data: &Dataset) -> (Plan, knn::SearchPlan) {
         let on = |w: &str, n: usize| if self.runs(w) { n } else { 0 };
         let (puts, threads, gets, batches) = if self.quick {
@@ -172,6 +221,7 @@ fn main() {
     let outcome = match argv.first().map(String::as_str) {
         Some(memory::CHILD_FLAG) => memory::child_main(&argv[1..]),
         Some(torn::CHILD_FLAG) => torn::child_main(&argv[1..]),
+        Some(processes::CHILD_FLAG) => processes::child_main(&argv[1..]),
         _ => Args::parse(argv.into_iter()).and_then(|args| run(&args)),
     };
     if let Err(e) = outcome {
@@ -285,12 +335,13 @@ fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport
         ids: (0..n as u64).collect(),
     };
     let load = args.needs_loaded();
+    let handles = args.runs_handles();
     progress("bulk loads: vecstore");
-    let vs = workloads::loads::<Vecstore>(&ctx, load, &mut res)?;
+    let mut vs = workloads::loads::<Vecstore>(&ctx, load || handles, &mut res)?;
     progress("bulk loads: velesdb-core");
-    let vl = workloads::loads::<Velesdb>(&ctx, load, &mut res)?;
+    let mut vl = workloads::loads::<Velesdb>(&ctx, load || args.handles_velesdb(), &mut res)?;
     progress("bulk loads: LMDB");
-    let lm = workloads::loads::<Lmdb>(&ctx, load, &mut res)?;
+    let mut lm = workloads::loads::<Lmdb>(&ctx, load || args.handles_lmdb(), &mut res)?;
 
     if args.runs("puts") || args.runs("threads") {
         // The sync rate drifts on a shared disk: measure it right around the
@@ -325,9 +376,23 @@ fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport
     }
     if args.runs("lifecycle") {
         progress("checkpoint, reopen, delete, compaction");
-        lifecycle(&ctx, vs, &mut res)?;
-        lifecycle(&ctx, vl, &mut res)?;
-        lifecycle(&ctx, lm, &mut res)?;
+        lifecycle(&ctx, vs.take(), &mut res)?;
+        lifecycle(&ctx, vl.take(), &mut res)?;
+        lifecycle(&ctx, lm.take(), &mut res)?;
+    }
+    if handles {
+        let vs = loaded_again(&ctx, vs, &progress)?;
+        let vl = if args.handles_velesdb() {
+            Some(loaded_again(&ctx, vl, &progress)?)
+        } else {
+            None
+        };
+        let lm = if args.handles_lmdb() {
+            Some(loaded_again(&ctx, lm, &progress)?)
+        } else {
+            None
+        };
+        self::handles(args, &ctx, Stores { vs, vl, lm }, &progress, &mut res)?;
     }
     if args.runs("memory") {
         progress("memory (child processes)");
@@ -347,6 +412,91 @@ fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport
         results: res,
         targets,
     })
+}
+
+/// The loaded store, or (if `lifecycle` consumed it) a new one.
+fn loaded_again<E: Engine>(
+    ctx: &Ctx<'_>,
+    loaded: Option<Loaded<E>>,
+    progress: &dyn Fn(&str),
+) -> Result<Loaded<E>> {
+    match loaded {
+        Some(loaded) => Ok(loaded),
+        None => {
+            progress(&format!(
+                "loading {} again (lifecycle used the first)",
+                E::NAME
+            ));
+            workloads::load_again(ctx)
+        }
+    }
+}
+
+/// The loaded stores the handle workloads use.
+struct Stores {
+    vs: Loaded<Vecstore>,
+    vl: Option<Loaded<Velesdb>>,
+    lm: Option<Loaded<Lmdb>>,
+}
+
+/// readers, reopen, openmem, procs, as selected: the reader threads on the
+/// open handles, then everything else on the closed stores' directories.
+fn handles(
+    args: &Args,
+    ctx: &Ctx<'_>,
+    stores: Stores,
+    progress: &dyn Fn(&str),
+    res: &mut Results,
+) -> Result<()> {
+    let (n, dim) = (ctx.data.n, ctx.data.dim);
+    let (gets, reopens, procs) = args.handles_plan();
+    let Stores { vs, vl, lm } = stores;
+    let ids = args.runs("readers").then(|| readers::thread_ids(ctx, gets));
+    if let Some(ids) = &ids {
+        progress("get_ref from 1 and 2 threads");
+        readers::engine(&vs.engine, ids, res)?;
+        if let Some(vl) = &vl {
+            readers::engine(&vl.engine, ids, res)?;
+        }
+        if let Some(lm) = &lm {
+            readers::engine(&lm.engine, ids, res)?;
+        }
+    }
+    drop(vl);
+    // A checkpoint and a clean close: the state every workload below opens.
+    let Loaded {
+        engine,
+        dir: vs_dir,
+    } = vs;
+    engine.checkpoint()?;
+    engine.close()?;
+    let lm_dir = match lm {
+        Some(Loaded { engine, dir }) => {
+            engine.close()?;
+            Some(dir)
+        }
+        None => None,
+    };
+    let lm_path = lm_dir.as_ref().map(|d| d.path());
+    if args.runs("reopen") {
+        progress(&format!("reopen, {reopens} of each kind"));
+        reopen::run(vs_dir.path(), lm_path, dim, reopens, res)?;
+    }
+    if let Some(ids) = &ids {
+        progress("get_ref from 1 and 2 threads, C ABI");
+        readers::cabi(vs_dir.path(), dim, ids, res)?;
+    }
+    if args.runs("openmem") {
+        progress("anonymous memory after open (child processes)");
+        processes::open_memory(vs_dir.path(), lm_path, n, dim, res)?;
+    }
+    if args.runs("procs") {
+        progress("visibility in a reader process");
+        processes::visibility(ctx, &procs, res);
+        progress("reader process during a bulk load");
+        processes::reader_under_load(ctx, &vs_dir, &procs, res);
+    }
+    Ok(())
 }
 
 fn lifecycle<E: Engine>(ctx: &Ctx<'_>, loaded: Option<Loaded<E>>, res: &mut Results) -> Result<()> {

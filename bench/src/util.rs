@@ -131,3 +131,26 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     let rank = ((sorted.len() - 1) as f64 * p / 100.0).round() as usize;
     sorted[rank]
 }
+
+/// Median of `values` (NaN if there are none).
+pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process of the
+/// machine, so timestamps taken in two processes can be subtracted.
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

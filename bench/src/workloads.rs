@@ -119,8 +119,26 @@ pub fn puts<E: Engine>(ctx: &Ctx<'_>, res: &mut Results) -> Result<()> {
 
 /// Loads the data set in batches of 1000, ending with the barrier.
 fn bulk_load<E: Engine>(ctx: &Ctx<'_>, mode: Mode, res: &mut Results) -> Result<Loaded<E>> {
+    let (loaded, secs) = fill::<E>(ctx, mode, &format!("bulk-{}", mode.key()))?;
+    res.set(
+        mode_key("bulk", mode),
+        column::<E>(),
+        ctx.data.n as f64 / secs,
+    );
+    Ok(loaded)
+}
+
+/// The data set loaded again in FLUSH mode, untimed, for the workloads that
+/// run after `lifecycle` consumed the first load.
+pub fn load_again<E: Engine>(ctx: &Ctx<'_>) -> Result<Loaded<E>> {
+    Ok(fill::<E>(ctx, Mode::Flush, "again")?.0)
+}
+
+/// A fresh store in `ctx.dir(what)` with the data set, and the seconds the
+/// batches and the barrier took.
+fn fill<E: Engine>(ctx: &Ctx<'_>, mode: Mode, what: &str) -> Result<(Loaded<E>, f64)> {
     let (data, n) = (ctx.data, ctx.data.n);
-    let dir = ctx.dir::<E>(&format!("bulk-{}", mode.key()))?;
+    let dir = ctx.dir::<E>(what)?;
     let engine = E::open(dir.path(), data.dim, mode)?;
     let (loaded, secs) = timed(|| -> Result<()> {
         for first in (0..n).step_by(BATCH) {
@@ -130,8 +148,7 @@ fn bulk_load<E: Engine>(ctx: &Ctx<'_>, mode: Mode, res: &mut Results) -> Result<
         engine.barrier()
     });
     loaded?;
-    res.set(mode_key("bulk", mode), column::<E>(), n as f64 / secs);
-    Ok(Loaded { engine, dir })
+    Ok((Loaded { engine, dir }, secs))
 }
 
 /// Times an open of a copy of the store taken while it is open: the state a
