@@ -214,7 +214,10 @@ impl Checkpoint {
             ));
         }
         let bad = |why: String| Err(Error::corrupt(path, why));
-        if dimension == 0 || !h.buckets.is_power_of_two() || h.entries >= h.buckets {
+        // A table is a power of two of at least one page (the writer never
+        // makes a smaller one), and at most 70% full.
+        let full = u128::from(h.entries) * 10 > u128::from(h.buckets) * 7;
+        if dimension == 0 || !h.buckets.is_power_of_two() || h.buckets < BUCKETS_PER_PAGE || full {
             return bad(format!(
                 "checkpoint header describes {} entries in {} buckets",
                 h.entries, h.buckets
@@ -367,8 +370,15 @@ impl Checkpoint {
     }
 }
 
+/// A checkpoint file's bytes: everything before the table, and the table
+/// (kept apart so that the largest part is never copied).
+pub(crate) struct Encoded {
+    head: Vec<u8>,
+    table: Vec<u8>,
+}
+
 /// Encodes `index` as a checkpoint covering log records up to `lsn`.
-pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index) -> Vec<u8> {
+pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index) -> Encoded {
     let segments: Vec<_> = index.segments().collect();
     let mut meta = Vec::new();
     for s in &segments {
@@ -382,7 +392,9 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
             meta.put_u64(word);
         }
     }
-    let entries = index.len();
+    // Counted, not taken from `index.len()`: the table must have room for
+    // every entry it receives, whatever a damaged count said.
+    let entries = index.entries().count() as u64;
     let buckets = bucket_count(entries);
     let seed = crate::codec::random_u64();
     let mut table = vec![0u8; buckets as usize * BUCKET_BYTES];
@@ -402,7 +414,7 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
     for page in table.chunks_exact(TABLE_PAGE) {
         meta.put_u32(checksum(&[page]));
     }
-    let mut out = CheckpointHeader {
+    let mut head = CheckpointHeader {
         lsn,
         next_segment,
         segments: segments.len() as u32,
@@ -412,15 +424,15 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
         meta_crc: checksum(&[&meta]),
     }
     .encode(dimension);
-    out.extend_from_slice(&meta);
-    out.resize(out.len().next_multiple_of(TABLE_PAGE), 0);
-    out.extend_from_slice(&table);
-    out
+    head.extend_from_slice(&meta);
+    head.resize(head.len().next_multiple_of(TABLE_PAGE), 0);
+    Encoded { head, table }
 }
 
 /// Durably replaces the checkpoint of `dir` and returns it, mapped.
-pub(crate) fn write(dir: &Path, bytes: &[u8]) -> Result<Checkpoint> {
-    let file = crate::files::replace_file(dir, FILE_NAME, bytes)?;
+pub(crate) fn write(dir: &Path, encoded: &Encoded) -> Result<Checkpoint> {
+    let parts: [&[u8]; 2] = [&encoded.head, &encoded.table];
+    let file = crate::files::replace_file(dir, FILE_NAME, &parts)?;
     Checkpoint::from_file(&file, &dir.join(FILE_NAME))
 }
 

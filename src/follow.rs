@@ -118,6 +118,7 @@ impl Follower {
         let mut view = self.state.lock();
         let writer_alive = self.probe.lock().writer_alive();
         let slot_size = segment::slot_size(self.dimension);
+        let mut reloaded = false;
         loop {
             // A live writer has published what may be shown (the page may
             // hold anything after a power cut, but then no writer is alive
@@ -154,11 +155,24 @@ impl Follower {
             match polled {
                 Ok(TailPoll::CaughtUp) if !gap && current == Some(view.checkpoint) => return Ok(()),
                 Err(e) if current == Some(view.checkpoint) => return Err(e),
+                // A gap right after loading this very checkpoint and its log
+                // is not a race but missing records (a writer's open says
+                // Corrupt too): reloading again would find the same.
+                Ok(TailPoll::CaughtUp) if gap && reloaded && current == Some(view.checkpoint) => {
+                    return Err(Error::corrupt(
+                        &self.dir.join(crate::log::FILE_NAME),
+                        format!(
+                            "records are missing after sequence number {} (the checkpoint's or a later one)",
+                            view.lsn
+                        ),
+                    ));
+                }
                 _ => {}
             }
             let (fresh, fresh_view, _) = load(&self.dir, self.dimension, Some(&index.read()))?;
             *index.write() = fresh;
             *view = fresh_view;
+            reloaded = true;
         }
     }
 }
@@ -168,19 +182,21 @@ impl Follower {
     /// images (the writer writes them first); if they do not, the writer
     /// died and the store awaits a recovery that rewrites them.
     fn apply(&self, index: &mut Index, record: Record<'_>) -> Result<()> {
-        if let Some(w) = apply_record(&self.dir, self.dimension, index, record)? {
-            let count = (w.images.len() / segment::slot_size(self.dimension)) as u64;
-            if w.segment.slots(w.first, count) != w.images {
-                return Err(Error::new(
-                    ErrorKind::ReadOnly,
-                    format!(
-                        "{}: the store needs recovery that writes to its files; open it read-write once",
-                        self.dir.display()
-                    ),
-                ));
+        let slot_size = segment::slot_size(self.dimension);
+        apply_record(&self.dir, self.dimension, index, record, |w| {
+            let count = (w.images.len() / slot_size) as u64;
+            if w.segment.slots(w.first, count) == w.images {
+                return Ok(());
             }
-        }
-        Ok(())
+            Err(Error::new(
+                ErrorKind::ReadOnly,
+                format!(
+                    "{}: the store needs recovery that writes to its files; open it read-write once",
+                    self.dir.display()
+                ),
+            ))
+        })
+        .map(|_| ())
     }
 }
 

@@ -60,7 +60,7 @@ impl SegmentSlots {
 
     /// Used slots that no entry points at any more.
     pub(crate) fn dead(&self) -> u64 {
-        self.used - self.live
+        self.used.saturating_sub(self.live)
     }
 }
 
@@ -96,9 +96,14 @@ impl Index {
                 .iter()
                 .map(|w| u64::from(w.count_ones()))
                 .sum();
+            // No bit at or past `used` (the last word's high bits).
+            let past_used = entry.live_bits.last().is_some_and(|&w| {
+                let tail = entry.used % 64;
+                tail != 0 && w >> tail != 0
+            });
             let mut live_bits = entry.live_bits;
             live_bits.resize(segment.capacity().div_ceil(64) as usize, 0);
-            if entry.used > segment.capacity() || marked != entry.live {
+            if entry.used > segment.capacity() || marked != entry.live || past_used {
                 return Err(Error::corrupt(
                     segment.path(),
                     format!(
@@ -130,7 +135,7 @@ impl Index {
 
     /// Makes `cp`, just written from this index, its new base.
     pub(crate) fn rebase(&mut self, cp: Arc<Checkpoint>) {
-        debug_assert_eq!(cp.entries, self.len);
+        self.len = cp.entries;
         self.base = Some(cp);
         self.delta = FxHashMap::default();
     }
@@ -263,7 +268,9 @@ impl Index {
             None => false,
         };
         self.kill(old);
-        self.len -= 1;
+        // Saturating: a damaged checkpoint may understate its entries (the
+        // next checkpoint counts them afresh; verify reports the mismatch).
+        self.len = self.len.saturating_sub(1);
         if in_base {
             self.delta.insert(id, TOMBSTONE);
         } else {

@@ -705,44 +705,52 @@ impl Log {
     /// log refuses further appends: a record written after a trim that a
     /// crash might undo could land among old bytes.
     pub(crate) fn reset(&mut self) -> Result<()> {
-        if self.record_bytes() == 0 {
-            return Ok(());
-        }
         if let Some(err) = &self.broken {
             return Err(err.clone());
         }
-        // A failed ftruncate leaves the file as it was: the records stay
-        // (recovery skips them by sequence number) and appends go after them.
-        self.file
-            .set_len(HEADER_LEN as u64)
-            .map_err(|e| Error::io("trim log", &self.path, &e))?;
-        self.base += self.end;
-        self.end = HEADER_LEN as u64;
+        // Every checkpoint starts a new generation, even of an empty log:
+        // readers tell generations apart by salt alone, and a checkpoint
+        // whose log kept its salt would let a reader apply the next record
+        // on the checkpoint before it.
+        //
+        // The header first: until it changes nothing has, and a failure
+        // leaves the log as it was (its records, numbered at or below the
+        // checkpoint, are skipped by recovery and by readers; appends go
+        // after them in the same generation).
         let salt = fresh_salt();
         let renewed = self
             .file
             .write_all_at(&encode_file_header(self.dimension, salt), 0)
             .map_err(|e| Error::io("start a new log generation in", &self.path, &e));
-        // A header that failed to change still holds the old salt, which is
-        // safe to go on with once the trim is durable; one that holds neither
-        // salt leaves no log to append to.
         match self.header_salt() {
-            Some(on_disk) if on_disk == salt || on_disk == self.salt => self.salt = on_disk,
+            Some(on_disk) if on_disk == self.salt => return renewed,
+            Some(on_disk) if on_disk == salt => {}
             _ => {
-                let err = renewed.clone().err().unwrap_or_else(|| {
+                let err = renewed.err().unwrap_or_else(|| {
                     Error::corrupt(&self.path, "log header unreadable after rewriting it")
                 });
                 self.broken = Some(err.clone());
                 return Err(err);
             }
         }
+        self.salt = salt;
+        // The old records now fail the new salt: cut them. Appends must not
+        // go after them if that fails (they would sit behind bytes a
+        // recovery takes for a torn tail).
+        if let Err(e) = self.file.set_len(HEADER_LEN as u64) {
+            let err = Error::io("trim log", &self.path, &e);
+            self.broken = Some(err.clone());
+            return Err(err);
+        }
+        self.base += self.end;
+        self.end = HEADER_LEN as u64;
         if let Err(e) = self.file.sync_all() {
             let err = Error::io("sync trimmed log", &self.path, &e);
             self.broken = Some(err.clone());
             return Err(err);
         }
         self.commit.mark_durable(self.logical_end());
-        renewed
+        Ok(())
     }
 
     /// The salt in the file's header as it is now, if the header is valid.

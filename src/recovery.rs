@@ -130,7 +130,8 @@ impl<'log> Replay<'_, 'log> {
             return Ok(()); // already in the checkpoint
         }
         self.lsn = record.lsn();
-        if let Some(write) = apply_record(self.dir, self.dimension, self.index, record)? {
+        if let Some(write) = apply_record(self.dir, self.dimension, self.index, record, |_| Ok(()))?
+        {
             self.slot_writes.push(write);
         }
         self.applied = true;
@@ -150,12 +151,14 @@ pub(crate) struct SlotWrite<'r> {
 /// the images, which the slots hold (or, in recovery, must receive). A put
 /// record names consecutive slots of one segment (the writer allocates
 /// batches that way), inside it, with intact images; anything else is
-/// damage, reported before `index` changes.
+/// damage, reported before `index` changes, as is whatever `check` (called
+/// with the slots and images before any change) reports.
 pub(crate) fn apply_record<'r>(
     dir: &Path,
     dimension: u32,
     index: &mut Index,
     record: Record<'r>,
+    check: impl FnOnce(&SlotWrite<'r>) -> Result<()>,
 ) -> Result<Option<SlotWrite<'r>>> {
     let (slots, images) = match record {
         Record::Deletes { ids, .. } => {
@@ -204,6 +207,12 @@ pub(crate) fn apply_record<'r>(
     for image in images.chunks_exact(slot_size) {
         index.contains(slot_id(image))?;
     }
+    let write = SlotWrite {
+        segment: seg.clone(),
+        first: first.slot(),
+        images,
+    };
+    check(&write)?;
     if index.segment(seg.id()).is_none() {
         index.add_segment(seg.clone(), 0);
     }
@@ -214,11 +223,7 @@ pub(crate) fn apply_record<'r>(
             SlotRef::new(seg.id(), first.slot() + i as u64),
         )?;
     }
-    Ok(Some(SlotWrite {
-        segment: seg,
-        first: first.slot(),
-        images,
-    }))
+    Ok(Some(write))
 }
 
 impl Replay<'_, '_> {

@@ -267,7 +267,6 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer.lock();
-        w.changes = Some(Arc::new(ChangeCounter::open(&self.dir)?));
         // A killed writer may have renamed a checkpoint into place without
         // syncing the directory: what this handle serves must not go back.
         sync_dir(&self.dir)?;
@@ -279,6 +278,10 @@ impl Store {
         if options.initial_capacity > 0 && w.active.is_none() {
             self.grow(&mut w, options.initial_capacity)?;
         }
+        // The publication page last, once nothing else can fail: a failed
+        // creation never leaves a page behind that a reader could have
+        // mapped (it would never change again).
+        w.changes = Some(Arc::new(ChangeCounter::open(&self.dir)?));
         w.publish_generation();
         Ok(())
     }

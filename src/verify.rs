@@ -53,7 +53,9 @@ impl Store {
             report.vectors = index.len();
             return report;
         }
+        let mut counted = 0;
         for (id, at) in index.entries() {
+            counted += 1;
             report.vectors += 1;
             let Some(s) = index.segment(at.segment()) else {
                 report.problems.push(format!(
@@ -86,6 +88,12 @@ impl Store {
                     slot_id(image)
                 ));
             }
+        }
+        if counted != index.len() {
+            report.problems.push(format!(
+                "the index counts {} vectors but holds {counted} entries",
+                index.len()
+            ));
         }
         report
     }
