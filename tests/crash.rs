@@ -3,6 +3,16 @@
 //! moment (sometimes again during the next open's recovery), reopens the
 //! store and checks its whole content against what was acknowledged.
 //!
+//! A reader process (`crash_reader_process`, a read-only handle) reads the
+//! whole store without pause throughout each trial: while the writer works,
+//! across its kill, the next open's recovery (and its kill) and the final
+//! reopen. Every read must show a state the acknowledged operations made,
+//! at least as new as what was acknowledged before the read started (the
+//! writer keeps counters in a shared page, `common::board`), never older
+//! than the reader's previous read, never a part of a batch; its last read,
+//! after the final reopen, must show what that reopen found. See
+//! `common::observe`.
+//!
 //! `VECSTORE_CRASH_TRIALS` (default 300, or 3000 with `VECSTORE_SOAK=1`) and
 //! `VECSTORE_CRASH_SEED` control the run; a failure prints the seed to replay;
 //! `VECSTORE_CRASH_VERBOSE=1` prints every trial.
@@ -13,13 +23,17 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::ops::{read_store, Content, Op, DIM};
+use common::board::{Board, ACKED, BEGUN, STOP};
+use common::observe::{observe, ReaderReport, Timeline};
+use common::ops::{content_hash, read_store, Content, Op, DIM};
+use common::peer::Peer;
 use common::{child, env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
 const IDS: u64 = 300;
 const CHILD_ENV: &str = "VECSTORE_CRASH_CHILD";
+const READER_ENV: &str = "VECSTORE_CRASH_READER";
 
 fn random_op(rng: &mut Rng, version: u64) -> Op {
     let ids = |rng: &mut Rng, n: u64| (0..1 + rng.below(n)).map(|_| rng.below(IDS)).collect();
@@ -34,7 +48,9 @@ fn random_op(rng: &mut Rng, version: u64) -> Op {
     }
 }
 
-/// The child: `dir mode seed first_version`. Runs until killed.
+/// The child: `dir mode seed first_version board g`. Reports `OPEN <hash>`
+/// once its open returned, then runs until killed. Operation `i` (from 1) is
+/// numbered `g + i` on the board (see `common::observe`).
 #[test]
 #[ignore = "child process of the crash tests; runs only when spawned by them"]
 fn crash_child_process() {
@@ -45,24 +61,48 @@ fn crash_child_process() {
     let durability = parse_mode(parts[1]);
     let mut rng = Rng(parts[2].parse::<u64>().unwrap() | 1);
     let mut version: u64 = parts[3].parse().unwrap();
+    let board = Board::open(Path::new(parts[4]));
+    let mut g: u64 = parts[5].parse().unwrap();
     let options = Options {
         durability,
         initial_capacity: 64,
         ..Options::default()
     };
     let store = Store::open(parts[0], DIM as u32, &options).unwrap();
+    let found = read_store(&store).unwrap();
     // libtest may have printed "test ... " without a newline: start afresh.
     let mut out = std::io::stdout().lock();
     writeln!(out).unwrap();
+    writeln!(out, "OPEN {}", content_hash(&found)).unwrap();
+    out.flush().unwrap();
     loop {
         version += 1;
+        g += 1;
         let op = random_op(&mut rng, version);
+        board.set(BEGUN, g);
         writeln!(out, "B {}", op.encode()).unwrap();
         out.flush().unwrap();
         op.run(&store);
+        // Readers must see it from now on (in NONE mode, a barrier only).
+        if durability != Durability::None || op.is_barrier(durability) {
+            board.set(ACKED, g);
+        }
         writeln!(out, "A").unwrap();
         out.flush().unwrap();
     }
+}
+
+/// The reader: `dir board`; reads until the board says stop.
+#[test]
+#[ignore = "reader process of the crash tests; runs only when spawned by them"]
+fn crash_reader_process() {
+    let Ok(spec) = std::env::var(READER_ENV) else {
+        return;
+    };
+    common::peer::start();
+    let (dir, board) = spec.split_once(' ').unwrap();
+    let ids: Vec<u64> = (0..IDS).collect();
+    observe(Path::new(dir), &Board::open(Path::new(board)), &ids, 1);
 }
 
 /// Spawns a child on `dir`, kills it after `delay`, returns its report lines.
@@ -72,14 +112,17 @@ fn run_child(
     seed: u64,
     first_version: u64,
     delay: Duration,
+    board: &Path,
+    g: u64,
 ) -> Vec<String> {
     let mut child = child::command("crash_child_process")
         .env(
             CHILD_ENV,
             format!(
-                "{} {} {seed} {first_version}",
+                "{} {} {seed} {first_version} {} {g}",
                 dir.display(),
-                mode_name(mode)
+                mode_name(mode),
+                board.display()
             ),
         )
         .stdout(Stdio::piped())
@@ -127,6 +170,26 @@ fn parse_report(lines: &[String]) -> (Vec<Op>, Option<Op>) {
         }
     }
     (acked, pending)
+}
+
+/// Feeds a child's report, numbered from `g + 1`, to the timeline of what
+/// readers may see; then records its kill.
+fn follow(timeline: &mut Timeline, lines: &[String], mode: Durability, mut g: u64, seed: u64) {
+    for line in lines {
+        if let Some(found) = line.strip_prefix("OPEN ") {
+            timeline
+                .opened(found.parse().unwrap())
+                .unwrap_or_else(|why| {
+                    panic!("a child's open (replay with VECSTORE_CRASH_SEED={seed}): {why}")
+                });
+        } else if let Some(op) = line.strip_prefix("B ") {
+            g += 1;
+            timeline.begin(g, Op::decode(op), mode);
+        } else if line == "A" {
+            timeline.ack(g);
+        }
+    }
+    timeline.killed();
 }
 
 fn read_all(dir: &Path) -> Content {
@@ -209,6 +272,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let started = Instant::now();
     let (mut kills, mut recovery_kills, mut acked_total) = (0u64, 0u64, 0usize);
     let mut per_mode = [0u64; 3];
+    let (mut observations, mut reads, mut distinct_seen) = (0usize, 0u64, 0usize);
+    let board_path = root.path().join("board");
     // A few stores, so that both young and long-lived stores get killed.
     let mut stores: Vec<(std::path::PathBuf, Content)> = (0..4)
         .map(|i| (root.path().join(format!("s{i}")), Content::new()))
@@ -219,7 +284,28 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         let mode = modes[mode_index];
         let (dir, durable) = &mut stores[which];
         let delay = Duration::from_millis(5 + rng.below(120));
-        let lines = run_child(dir, mode, rng.next(), (trial + 1) * 10_000_000, delay);
+        // A reader reads throughout the trial, from before the writer starts
+        // (waiting for the store if it does not exist yet).
+        let board = Board::create(&board_path);
+        let mut reader = Peer::spawn(
+            "crash_reader_process",
+            "reader",
+            &[(
+                READER_ENV,
+                format!("{} {}", dir.display(), board_path.display()),
+            )],
+        );
+        let mut timeline = Timeline::new(durable.clone());
+        let lines = run_child(
+            dir,
+            mode,
+            rng.next(),
+            (trial + 1) * 10_000_000,
+            delay,
+            &board_path,
+            0,
+        );
+        follow(&mut timeline, &lines, mode, 0, seed);
         kills += 1;
         per_mode[mode_index] += 1;
         let (acked, pending) = parse_report(&lines);
@@ -238,13 +324,17 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         if rng.below(3) == 0 {
             // Kill the next open in the middle of its recovery.
             let delay = Duration::from_millis(rng.below(15));
+            let g = timeline.last_g().max(board.get(BEGUN));
             let lines = run_child(
                 dir,
                 mode,
                 rng.next(),
                 (trial + 1) * 10_000_000 + 5_000_000,
                 delay,
+                &board_path,
+                g,
             );
+            follow(&mut timeline, &lines, mode, g, seed);
             recovery_kills += 1;
             kills += 1;
             let (acked2, pending2) = parse_report(&lines);
@@ -276,11 +366,29 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 describe_diff(&actual, &allowed[0])
             );
         }
+        // The reader: what it saw throughout, and after the reopen.
+        let replay = format!("trial {trial}, replay with VECSTORE_CRASH_SEED={seed}");
+        timeline
+            .opened(content_hash(&actual))
+            .unwrap_or_else(|why| panic!("{replay}: the reopen: {why}"));
+        board.set(STOP, 1);
+        let mut report = ReaderReport::default();
+        report.take(reader.finish_ok());
+        let last = dir
+            .join("index.vsi")
+            .exists()
+            .then(|| content_hash(&actual));
+        distinct_seen += report
+            .verify("the reader", 1, &timeline, last)
+            .unwrap_or_else(|why| panic!("{replay}: {why}"));
+        observations += report.total();
+        reads += report.reads;
         *durable = actual;
     }
     eprintln!(
         "crash test: {kills} SIGKILLs ({recovery_kills} during recovery; fsync {}, flush {}, none {}), \
-         {acked_total} acknowledged operations checked, 0 losses, {:.1} s",
+         {acked_total} acknowledged operations checked, 0 losses; readers: {reads} reads, \
+         {observations} observations checked, {distinct_seen} distinct states; {:.1} s",
         per_mode[0],
         per_mode[1],
         per_mode[2],

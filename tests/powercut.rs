@@ -65,9 +65,13 @@
 //!   operations after that `k` are gone for good: a completed open makes
 //!   what it recovered durable). `NotFound` is accepted only before the
 //!   run's first `OPEN`. Then a put, a close and a reopen must work on that
-//!   state. Equality with a prefix means: acknowledged writes present bit for
-//!   bit, deletes stay deleted, batches all or nothing, no vector that no put
-//!   wrote.
+//!   state. Equality with a prefix means: acknowledged writes present bit
+//!   for bit, deletes stay deleted, batches all or nothing, no vector that
+//!   no put wrote. Before all that, a read-only open of the state (a reader
+//!   that comes first, before any writer recovered it) must show exactly
+//!   what the read-write open then finds, or refuse with `ReadOnly` (the
+//!   segments lack bytes the log has, which only a power loss leaves: not
+//!   in the `all` model).
 //!
 //!   Each cut position is checked under `none`, `prefix`, `subset`, and one
 //!   of `all`, `entries-none`, `data-none` in turn. A state that lost the
@@ -87,6 +91,17 @@
 //!   `all` state at the end of the trace must equal the real store directory
 //!   byte for byte, names and contents. A difference means a missed or
 //!   misrecorded call, and fails the test loudly.
+//! - **Readers write nothing**: some runs of the random test (every 4th)
+//!   and the scenario `readers_beside_writers_write_nothing` keep reader
+//!   processes (read-only handles, `powercut_reader`) reading the store
+//!   without pause while the workload's processes run, are killed and
+//!   recover. They run under the recorder too, with `PCUT_STRICT=1`, which
+//!   also records every open for writing and every writable shared mapping
+//!   of a file under the root (the change counter included). The trace must
+//!   hold no record of any kind from a reader's pid, the shim in each reader
+//!   must have counted no file operation, and no read may fail. The control,
+//!   `a_reader_that_writes_is_caught`, shows that both checks see a reader
+//!   that merely opens the log for appending and appends nothing.
 //! - **Targeted scenarios** (deterministic, their own tests): review finding
 //!   1 (crash, restart, cut: FSYNC puts lost because recovery neither
 //!   rewrites nor syncs slots the page cache already holds, then trims the
@@ -144,11 +159,13 @@ use std::ffi::c_void;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 mod common;
 use common::ops::{read_store, vector, Content, Op, DIM};
+use common::peer::{self, Peer};
 use common::shim::{symbol, RECORDER};
 use common::{bits, child, env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
 
@@ -156,6 +173,7 @@ use vecstore::{Durability, ErrorKind, Options, Store};
 
 /// Ids the random workload touches: few, so overwrites and deletes hit.
 const IDS: u64 = 64;
+const READER_ENV: &str = "VECSTORE_POWERCUT_READER";
 /// The id the checker puts into a state after checking it.
 const PROBE_ID: u64 = 1 << 40;
 const CHILD_ENV: &str = "VECSTORE_POWERCUT_CHILD";
@@ -420,6 +438,9 @@ enum Event {
     NoEffect,
     Mark(String),
     Unsupported(String),
+    /// An open for writing or a writable shared mapping, recorded only in
+    /// processes that must write nothing (`PCUT_STRICT`): no effect on files.
+    WriteAccess(String),
 }
 
 impl Event {
@@ -430,13 +451,17 @@ impl Event {
                 format!("write ino {ino} at {off} len {}", data.len())
             }
             Event::Mark(t) if t.len() > 60 => format!("mark {}...", &t[..60]),
+            Event::WriteAccess(what) => format!("write access: {what}"),
             e => format!("{e:?}"),
         }
     }
 
     /// Whether this is a file operation (what PCUT_KILL_AT counts).
     fn is_file_op(&self) -> bool {
-        !matches!(self, Event::Mark(_) | Event::Unsupported(_))
+        !matches!(
+            self,
+            Event::Mark(_) | Event::Unsupported(_) | Event::WriteAccess(_)
+        )
     }
 }
 
@@ -495,6 +520,7 @@ impl Trace {
                 11 | 12 => Event::NoEffect,
                 13 => Event::Mark(String::from_utf8_lossy(&data).into_owned()),
                 14 => Event::Unsupported(format!("{} on {path}", String::from_utf8_lossy(&data))),
+                15 => Event::WriteAccess(format!("{} of {path}", String::from_utf8_lossy(&data))),
                 other => panic!("unknown trace record kind {other}"),
             };
             records.push(Record { pid, event });
@@ -745,7 +771,7 @@ impl FsModel {
                     f.pending.clear();
                 }
             }
-            Event::NoEffect | Event::Mark(_) => {}
+            Event::NoEffect | Event::Mark(_) | Event::WriteAccess(_) => {}
             Event::Unsupported(why) => return Err(format!("unsupported: {why}")),
         }
         Ok(())
@@ -1102,11 +1128,33 @@ struct Checker;
 
 impl Checker {
     /// `Ok(k)`: the state equals the first `k` operations.
-    fn check(dir: &Path, history: &History) -> Result<Option<usize>, Violation> {
+    fn check(
+        dir: &Path,
+        history: &History,
+        kill_only: bool,
+        summary: &mut Summary,
+    ) -> Result<Option<usize>, Violation> {
         let path = dir.join("store");
         let options = Options {
             create_if_missing: false,
             ..Options::default()
+        };
+        // A reader that opens the state before any writer recovered it
+        // replays the log in memory: it must show what recovery keeps, or
+        // refuse with ReadOnly (the segments lack bytes the log has, which
+        // only a power loss leaves: never in the `all` model, which is what
+        // a process kill leaves).
+        let read_only = Options {
+            read_only: true,
+            ..Options::default()
+        };
+        let reader_saw = match Store::open(&path, 0, &read_only) {
+            Ok(reader) => Some(read_store(&reader)),
+            Err(e) if e.kind() == ErrorKind::ReadOnly && !kill_only => {
+                summary.reader_refused += 1;
+                None
+            }
+            Err(e) => Some(Err(format!("open fails with {:?}: {e}", e.kind()))),
         };
         let store = match Store::open(&path, 0, &options) {
             Ok(s) => s,
@@ -1131,6 +1179,23 @@ impl Checker {
             class: format!("reads fail: {}", generic(&why)),
             detail: why,
         })?;
+        match reader_saw {
+            Some(Ok(seen)) if seen != actual => {
+                return Err(Violation {
+                    class: "a reader before recovery shows another state than recovery keeps"
+                        .into(),
+                    detail: describe_diff(&seen, &actual),
+                })
+            }
+            Some(Err(why)) => {
+                return Err(Violation {
+                    class: format!("a reader before recovery fails: {}", generic(&why)),
+                    detail: why,
+                })
+            }
+            Some(Ok(_)) => summary.reader_matched += 1,
+            None => {}
+        }
         let Some(k) = history.find(&actual) else {
             let started = history.started();
             let closest = (0..=started).rev().find(|&k| history.contents[k] == actual);
@@ -1254,6 +1319,186 @@ fn run_child(
 }
 
 // ===========================================================================
+// Reader processes beside the workload.
+
+/// A read-only handle on `VECSTORE_POWERCUT_READER` (the store directory),
+/// under the recorder with `PCUT_STRICT=1`: opens the store as soon as it
+/// exists, reads all of it (cursor and `get_batch`) without pause until its
+/// stdin closes, then one last time, and answers
+/// `READER <reads> <failed reads> <file operations the shim counted> <shim loaded>`.
+/// It marks nothing in the trace: any record with its pid is a violation.
+#[test]
+#[ignore = "reader process of the power-cut tests; runs only when spawned by them"]
+fn powercut_reader() {
+    let Ok(dir) = std::env::var(READER_ENV) else {
+        return;
+    };
+    peer::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for _ in peer::commands() {}
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let options = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let ids: Vec<u64> = (0..IDS).collect();
+    let (mut reads, mut failed) = (0u64, 0u64);
+    let mut fail = |what: String| {
+        failed += 1;
+        if failed <= 20 {
+            peer::say(&format!("E {what}"));
+        }
+    };
+    let mut store = None;
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        if store.is_none() {
+            match Store::open(&dir, 0, &options) {
+                Ok(s) => store = Some(s),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => fail(format!("open: {e}")),
+            }
+        }
+        if let Some(store) = &store {
+            reads += 1;
+            let mut cursor = store.cursor();
+            loop {
+                match cursor.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        fail(format!("cursor: {e}"));
+                        break;
+                    }
+                }
+            }
+            let mut out = vec![0.0; ids.len() * DIM];
+            let mut found = vec![false; ids.len()];
+            if let Err(e) = store.get_batch(&ids, &mut out, &mut found) {
+                fail(format!("get_batch: {e}"));
+            }
+        } else {
+            // Waiting for the store to exist: nothing to wait on but time.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        if stopping {
+            break;
+        }
+    }
+    if std::env::var_os("VECSTORE_POWERCUT_READER_CONTROL").is_some() {
+        // The control of `a_reader_that_writes_is_caught`: what a reader
+        // must never do, made harmless (an append of nothing).
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(Path::new(&dir).join("wal.log"))
+            .unwrap();
+        let _ = log.write(&[]);
+    }
+    let count = symbol(c"pcut_op_count");
+    let ops = if count.is_null() {
+        -1
+    } else {
+        // SAFETY: the shim defines `long pcut_op_count(void)`.
+        let f: extern "C" fn() -> libc::c_long = unsafe { std::mem::transmute(count) };
+        f()
+    };
+    peer::say(&format!(
+        "READER {reads} {failed} {ops} {}",
+        !count.is_null()
+    ));
+}
+
+/// Reader processes alive while a run's workload children run.
+struct Readers {
+    peers: Vec<Peer>,
+    /// Readers that write on purpose (the control): violations expected.
+    control: bool,
+}
+
+impl Readers {
+    /// Starts `n` readers on the run's store, under the recorder.
+    fn start(shim: &Path, run: &RunDir, n: usize) -> Readers {
+        Readers::spawn(shim, run, n, false)
+    }
+
+    fn spawn(shim: &Path, run: &RunDir, n: usize, control: bool) -> Readers {
+        let store = run.root.join("store");
+        let peers = (0..n)
+            .map(|i| {
+                let mut env = vec![
+                    (READER_ENV, store.display().to_string()),
+                    ("LD_PRELOAD", shim.display().to_string()),
+                    ("PCUT_ROOT", run.root.display().to_string()),
+                    ("PCUT_TRACE", run.trace.display().to_string()),
+                    ("PCUT_STRICT", "1".to_string()),
+                    ("PCUT_KILL_AT", "0".to_string()),
+                ];
+                if control {
+                    env.push(("VECSTORE_POWERCUT_READER_CONTROL", "1".to_string()));
+                }
+                Peer::spawn("powercut_reader", &format!("reader {i}"), &env)
+            })
+            .collect();
+        Readers { peers, control }
+    }
+
+    /// Stops the readers (once every workload child is done) and checks
+    /// them against the trace; returns the violations. Also counts reads.
+    fn finish(mut self, run: &RunDir, label: &str, summary: &mut Summary) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pids = Vec::new();
+        for r in &mut self.peers {
+            pids.push(r.pid());
+            let lines = r.finish_ok();
+            let mut errors = Vec::new();
+            let mut report = None;
+            for line in lines {
+                if line.starts_with("E ") {
+                    errors.push(line);
+                } else if let Some(rest) = line.strip_prefix("READER ") {
+                    report = Some(rest.to_string());
+                }
+            }
+            let report = report.unwrap_or_else(|| panic!("{label}: {} did not report", r.name));
+            let p: Vec<&str> = report.split(' ').collect();
+            summary.reader_reads += p[0].parse::<u64>().unwrap();
+            assert_eq!(
+                p[3], "true",
+                "{label}: {}: the recorder shim was not loaded",
+                r.name
+            );
+            if p[1] != "0" || p[2] != "0" {
+                found.push(format!(
+                    "{label}: {}: {} failed reads {errors:?}, {} file operations recorded by its shim",
+                    r.name, p[1], p[2]
+                ));
+            }
+        }
+        summary.readers += pids.len() as u64;
+        let trace = Trace::read(&run.trace);
+        for r in trace.records.iter().filter(|r| pids.contains(&r.pid)) {
+            found.push(format!(
+                "{label}: reader pid {} recorded {}",
+                r.pid,
+                r.event.brief()
+            ));
+        }
+        if !self.control {
+            for line in &found {
+                eprintln!("VIOLATION {line}");
+            }
+        }
+        found
+    }
+}
+
+// ===========================================================================
 // Simulating the cuts of one run.
 
 /// Counters for the summary line.
@@ -1271,6 +1516,13 @@ struct Summary {
     not_found: u64,
     ops_checked: u64,
     violations: u64,
+    /// Reader processes run beside the workload, and their reads.
+    readers: u64,
+    reader_reads: u64,
+    /// States a read-only open (before recovery) showed as recovery did,
+    /// or refused with ReadOnly.
+    reader_matched: u64,
+    reader_refused: u64,
     /// Violations per class, and per persistence model within it.
     per_class: BTreeMap<String, BTreeMap<String, u64>>,
 }
@@ -1428,7 +1680,7 @@ impl<'a> CutSimulator<'a> {
             model.name.to_string()
         };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Checker::check(&dest, history)
+            Checker::check(&dest, history, model == ALL, self.summary)
         }));
         let _ = std::fs::remove_dir_all(&dest);
         let (class, detail) = match result {
@@ -1612,6 +1864,11 @@ impl RandomRun<'_> {
         let auto_checkpoint = if rng.below(3) == 0 { 4096 } else { 0 };
         let children = 2 + rng.below(3);
         let mut previous_killed = false;
+        // Every 4th run: readers alongside, from before the store exists.
+        let readers = self
+            .index
+            .is_multiple_of(4)
+            .then(|| Readers::start(self.shim, &run, 2));
         for c in 0..children {
             let spec = ChildSpec {
                 dir: run.root.join("store"),
@@ -1635,6 +1892,15 @@ impl RandomRun<'_> {
             summary.processes += 1;
             previous_killed = end == ChildEnd::Killed;
         }
+        let reader_violations = readers
+            .map(|r| {
+                r.finish(
+                    &run,
+                    &format!("run {} (seed {})", self.index, self.seed),
+                    summary,
+                )
+            })
+            .unwrap_or_default();
         let trace = Trace::read(&run.trace);
         if verbose() {
             trace.dump();
@@ -1694,7 +1960,8 @@ impl RandomRun<'_> {
         sim.simulate(&trace, &cuts, &|n| {
             vec![NONE, PREFIX, SUBSET, [ALL, ENTRIES_NONE, DATA_NONE][n % 3]]
         });
-        let found = std::mem::take(&mut sim.first_violations);
+        let mut found = std::mem::take(&mut sim.first_violations);
+        found.extend(reader_violations);
         let _ = std::fs::remove_dir_all(run.trace.parent().unwrap());
         found
     }
@@ -1755,7 +2022,9 @@ fn power_cuts_at_random_points_leave_an_acknowledged_prefix() {
         "powercut: {} runs, {} processes, {} kills ({} during recovery, {} after a torn write), \
          {} recorded file ops, \
          {} cuts ({}), {} states opened ({} NotFound before the first open), {} acknowledged \
-         operations checked, {} violations, {:.1} s (VECSTORE_POWERCUT_SEED={seed})",
+         operations checked, {} reader processes ({} reads, no write-side call), {} states read \
+         before recovery as recovery left them ({} refused with ReadOnly), {} violations, {:.1} s \
+         (VECSTORE_POWERCUT_SEED={seed})",
         summary.runs,
         summary.processes,
         summary.kills,
@@ -1767,6 +2036,10 @@ fn power_cuts_at_random_points_leave_an_acknowledged_prefix() {
         summary.states_opened,
         summary.not_found,
         summary.ops_checked,
+        summary.readers,
+        summary.reader_reads,
+        summary.reader_matched,
+        summary.reader_refused,
         summary.violations,
         started.elapsed().as_secs_f64()
     );
@@ -1801,8 +2074,13 @@ enum KillPoint {
 struct Scenario {
     name: &'static str,
     children: Vec<(ChildSpec, KillPoint)>,
-    /// Cut positions (`usize::MAX`: the end); None: every position.
+    /// Cut positions (`usize::MAX`: the end); None: every `cut_stride`th
+    /// position, and the end.
     cuts: Option<Vec<usize>>,
+    cut_stride: usize,
+    /// Reader processes alive while the children run (and checked to write
+    /// nothing).
+    readers: usize,
     models: Vec<CutModel>,
     keep_root_entries: bool,
 }
@@ -1814,10 +2092,15 @@ impl Scenario {
         let base = common::test_root("vecstore-powercut-");
         let shim = build_recorder(base.path())?;
         let run = RunDir::new(base.path(), self.name);
+        let readers = (self.readers > 0).then(|| Readers::start(&shim, &run, self.readers));
         for i in 0..self.children.len() {
             let kill_at = self.kill_at(&shim, base.path(), i);
             run_child(&shim, &run, &self.spec(i, &run), kill_at, false);
         }
+        let mut summary = Summary::default();
+        let reader_violations = readers
+            .map(|r| r.finish(&run, &format!("scenario {}", self.name), &mut summary))
+            .unwrap_or_default();
         let trace = Trace::read(&run.trace);
         if verbose() {
             trace.dump();
@@ -1825,9 +2108,11 @@ impl Scenario {
         let total = trace.records.len();
         let cuts: BTreeSet<usize> = match &self.cuts {
             Some(c) => c.iter().map(|&p| p.min(total)).collect(),
-            None => (0..=total).collect(),
+            None => (0..=total)
+                .step_by(self.cut_stride)
+                .chain([total])
+                .collect(),
         };
-        let mut summary = Summary::default();
         let scratch = base.path().to_path_buf();
         self_check(self.name, &trace, &run, &scratch);
         let mut sim = CutSimulator::new(
@@ -1838,10 +2123,22 @@ impl Scenario {
             self.keep_root_entries,
         );
         sim.simulate(&trace, &cuts, &|_| self.models.clone());
-        let found = std::mem::take(&mut sim.first_violations);
+        let mut found = std::mem::take(&mut sim.first_violations);
+        found.extend(reader_violations);
         eprintln!(
-            "scenario {}: {total} records, {} cuts, {} states, {} violations",
-            self.name, summary.cuts, summary.states_opened, summary.violations
+            "scenario {}: {total} records, {} cuts, {} states, {} violations{}",
+            self.name,
+            summary.cuts,
+            summary.states_opened,
+            summary.violations,
+            if summary.readers > 0 {
+                format!(
+                    "; {} reader processes, {} reads",
+                    summary.readers, summary.reader_reads
+                )
+            } else {
+                String::new()
+            }
         );
         for line in summary.class_lines() {
             eprintln!("scenario {}:   {line}", self.name);
@@ -1951,6 +2248,8 @@ fn crash_restart_cut_keeps_acknowledged_puts() {
             cuts: Some(vec![usize::MAX]),
             models: vec![NONE],
             keep_root_entries: true,
+            cut_stride: 1,
+            readers: 0,
         }
         .run(),
     );
@@ -1977,6 +2276,8 @@ fn new_store_survives_cut_with_unsynced_entries_dropped() {
                 .chain(std::iter::repeat_n(SUBSET, 24))
                 .collect(),
             keep_root_entries: false,
+            cut_stride: 1,
+            readers: 0,
         }
         .run(),
     );
@@ -2003,6 +2304,8 @@ fn open_makes_a_found_checkpoint_durable() {
             cuts: Some(vec![usize::MAX]),
             models: vec![NONE],
             keep_root_entries: true,
+            cut_stride: 1,
+            readers: 0,
         }
         .run(),
     );
@@ -2027,6 +2330,8 @@ fn failed_creation_undone_leaves_an_openable_directory() {
                 .chain(std::iter::repeat_n(SUBSET, 24))
                 .collect(),
             keep_root_entries: true,
+            cut_stride: 1,
+            readers: 0,
         }
         .run(),
     );
@@ -2057,7 +2362,86 @@ fn a_store_never_exists_on_a_path_a_power_cut_can_take() {
             cuts: Some(vec![usize::MAX]),
             models: vec![NONE, ENTRIES_NONE],
             keep_root_entries: false,
+            cut_stride: 1,
+            readers: 0,
         }
         .run(),
+    );
+}
+
+/// Reader processes beside every kind of writer life: FSYNC puts killed
+/// with records only in the log, an open that recovers them killed right
+/// after, random operations in NONE mode (checkpoints, compactions, mode
+/// switches) closed cleanly, puts and a checkpoint killed after it, random
+/// operations in FSYNC mode closed. The readers read throughout, from
+/// before the store exists: none of them may issue a single write-side call
+/// (nor open a store file for writing, nor map one writable), and no read
+/// may fail; the cuts are checked as everywhere else.
+#[test]
+fn readers_beside_writers_write_nothing() {
+    let random = |mode: Durability, seed: u64, first_version: u64| ChildSpec {
+        dir: PathBuf::from("-"),
+        mode,
+        seed,
+        first_version,
+        ops: OPS_PER_CHILD,
+        auto_checkpoint: 4096,
+        script: "random".into(),
+    };
+    assert_no_violations(
+        Scenario {
+            name: "readers-beside-writers",
+            children: vec![
+                (scripted(Durability::Fsync, 40, "puts"), KillPoint::Never),
+                (scripted(Durability::Flush, 0, "open"), KillPoint::Never),
+                (random(Durability::None, 7, 1_000_000), KillPoint::Never),
+                (
+                    ChildSpec {
+                        first_version: 2_000_000,
+                        ..scripted(Durability::Flush, 20, "puts-checkpoint")
+                    },
+                    KillPoint::Never,
+                ),
+                (random(Durability::Fsync, 11, 3_000_000), KillPoint::Never),
+            ],
+            cuts: None,
+            cut_stride: 20,
+            models: vec![NONE, PREFIX, SUBSET],
+            keep_root_entries: false,
+            readers: 3,
+        }
+        .run(),
+    );
+}
+
+/// The control of the reader checks above: a reader that opens the log for
+/// appending and appends nothing (harmless, but a write-side call) is
+/// caught, both from the trace and by its shim's count, so "no write-side
+/// call" is not the silence of a recorder that saw nothing.
+#[test]
+fn a_reader_that_writes_is_caught() {
+    let base = common::test_root("vecstore-powercut-");
+    let Some(shim) = build_recorder(base.path()) else {
+        return;
+    };
+    let run = RunDir::new(base.path(), "reader-control");
+    let readers = Readers::spawn(&shim, &run, 1, true);
+    let spec = ChildSpec {
+        dir: run.root.join("store"),
+        ..scripted(Durability::Fsync, 5, "puts")
+    };
+    run_child(&shim, &run, &spec, None, false);
+    let found = readers.finish(&run, "control", &mut Summary::default());
+    assert!(
+        found
+            .iter()
+            .any(|v| v.contains("write access: open for writing of store/wal.log")),
+        "the trace did not show the control reader's open for writing: {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|v| v.contains("1 file operations recorded by its shim")),
+        "the control reader's shim did not count its write: {found:?}"
     );
 }

@@ -2,9 +2,12 @@
 //! and not every one uses every helper).
 #![allow(dead_code)]
 
+pub mod board;
 pub mod child;
 pub mod faultinject;
+pub mod observe;
 pub mod ops;
+pub mod peer;
 pub mod shim;
 
 use std::path::Path;

@@ -145,6 +145,25 @@ impl Op {
     }
 }
 
+/// FNV-1a over ids and bit patterns: how a child reports a content in one
+/// line, and how the parent finds which state it was.
+pub fn content_hash(content: &Content) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (id, v) in content {
+        eat(&id.to_le_bytes());
+        for x in v {
+            eat(&x.to_le_bytes());
+        }
+    }
+    h
+}
+
 /// Reads the whole store through its cursor and checks it against `len()`
 /// and `get`: no id twice, the same count, the same bits.
 pub fn read_store(store: &Store) -> Result<Content, String> {

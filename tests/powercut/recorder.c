@@ -19,6 +19,12 @@
  *   PCUT_TEAR=1   if that operation is a write/pwrite spanning a 512-byte
  *                 file-offset boundary, first perform and record a prefix of
  *                 it ending at such a boundary (a kill inside a big pwrite)
+ *   PCUT_STRICT=1 for processes that must write nothing under the root
+ *                 (read-only handles): also record, as WRITE_ACCESS, every
+ *                 open of a file under the root that asks for write access
+ *                 (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND) and every
+ *                 writable shared mapping of one (CHANGES included); these
+ *                 are not file operations (PCUT_KILL_AT does not count them)
  * A kill appends the mark "KILL" (or "KILL torn" after a torn write) first.
  *
  * The real operations are issued as raw system calls, and records are
@@ -84,7 +90,8 @@ enum kind {
     K_SYNC_RANGE = 11, /* ino, off, len: no durability promise, ignored by the model */
     K_MSYNC = 12,      /* ignored by the model (no writable shared mappings) */
     K_MARK = 13,       /* data = text from the workload */
-    K_UNSUPPORTED = 14 /* data = why; the simulator must fail the run */
+    K_UNSUPPORTED = 14, /* data = why; the simulator must fail the run */
+    K_WRITE_ACCESS = 15 /* PCUT_STRICT only: path, data = what (no effect on files) */
 };
 
 #define HEADER 48
@@ -94,6 +101,7 @@ static size_t root_len;
 static int trace_fd = -1;
 static long kill_at;
 static int tear;
+static int strict;
 static long ops;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -107,6 +115,8 @@ __attribute__((constructor)) static void recorder_init(void) {
     if (k) kill_at = atol(k);
     const char *te = getenv("PCUT_TEAR");
     tear = te && !strcmp(te, "1");
+    const char *st = getenv("PCUT_STRICT");
+    strict = st && !strcmp(st, "1");
     trace_fd = (int)syscall(SYS_openat, AT_FDCWD, t, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
@@ -224,8 +234,18 @@ static uint64_t fd_ino(int fd, int *is_dir) {
 
 /* ---- open family ---------------------------------------------------------- */
 
+/* PCUT_STRICT: records that `rel` was opened or mapped for writing. */
+static void write_access(const char *rel, uint64_t ino, const char *what) {
+    pthread_mutex_lock(&lock);
+    emit(K_WRITE_ACCESS, 0, ino, 0, 0, rel, NULL, what, strlen(what));
+    pthread_mutex_unlock(&lock);
+}
+
 static int do_open(int dirfd, const char *path, int flags, mode_t mode) {
     char rel[PATH_MAX];
+    if (strict && (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND))
+        && path_rel(dirfd, path, rel, sizeof rel))
+        write_access(rel, 0, "open for writing");
     /* Only an open that may create or truncate changes anything. */
     if (!(flags & (O_CREAT | O_TRUNC)) || !path_rel(dirfd, path, rel, sizeof rel))
         return (int)syscall(SYS_openat, dirfd, path, flags, mode);
@@ -524,6 +544,9 @@ static int is_change_counter(const char *rel) {
    instead of silently missing data. */
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     char rel[PATH_MAX];
+    if (strict && (prot & PROT_WRITE) && (flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS)
+        && fd_rel(fd, rel, sizeof rel))
+        write_access(rel, fd_ino(fd, NULL), "writable shared mapping");
     if ((prot & PROT_WRITE) && (flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS) && fd_rel(fd, rel, sizeof rel)
         && !is_change_counter(rel)) {
         pthread_mutex_lock(&lock);
