@@ -370,15 +370,10 @@ impl Checkpoint {
     }
 }
 
-/// A checkpoint file's bytes: everything before the table, and the table
-/// (kept apart so that the largest part is never copied).
-pub(crate) struct Encoded {
-    head: Vec<u8>,
-    table: Vec<u8>,
-}
-
-/// Encodes `index` as a checkpoint covering log records up to `lsn`.
-pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index) -> Encoded {
+/// Encodes `index` as a checkpoint covering log records up to `lsn`: the
+/// file's bytes, the table built in place (it is most of the file, and is
+/// never copied).
+pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index) -> Vec<u8> {
     let segments: Vec<_> = index.segments().collect();
     let mut meta = Vec::new();
     for s in &segments {
@@ -396,15 +391,18 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
     // every entry it receives, whatever a damaged count said.
     let entries = index.entries().count() as u64;
     let buckets = bucket_count(entries);
-    let seed = crate::codec::random_u64();
-    let mut table = vec![0u8; buckets as usize * BUCKET_BYTES];
+    let pages = (buckets / BUCKETS_PER_PAGE) as usize;
+    let table_at = (HEADER_LEN + meta.len() + 4 * pages).next_multiple_of(TABLE_PAGE);
+    let mut out = vec![0u8; table_at + buckets as usize * BUCKET_BYTES];
+    let table = &mut out[table_at..];
     for bucket in table.chunks_exact_mut(BUCKET_BYTES) {
         bucket[8..].copy_from_slice(&EMPTY.to_le_bytes());
     }
+    let seed = crate::codec::random_u64();
     let mask = buckets - 1;
     for (id, at) in index.entries() {
         let mut b = bucket_of(id, seed, mask) as usize;
-        while u64_at(&table, b * BUCKET_BYTES + 8) != EMPTY {
+        while u64_at(table, b * BUCKET_BYTES + 8) != EMPTY {
             b = (b + 1) & mask as usize;
         }
         let e = b * BUCKET_BYTES;
@@ -414,7 +412,7 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
     for page in table.chunks_exact(TABLE_PAGE) {
         meta.put_u32(checksum(&[page]));
     }
-    let mut head = CheckpointHeader {
+    let header = CheckpointHeader {
         lsn,
         next_segment,
         segments: segments.len() as u32,
@@ -424,15 +422,14 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
         meta_crc: checksum(&[&meta]),
     }
     .encode(dimension);
-    head.extend_from_slice(&meta);
-    head.resize(head.len().next_multiple_of(TABLE_PAGE), 0);
-    Encoded { head, table }
+    out[..HEADER_LEN].copy_from_slice(&header);
+    out[HEADER_LEN..HEADER_LEN + meta.len()].copy_from_slice(&meta);
+    out
 }
 
 /// Durably replaces the checkpoint of `dir` and returns it, mapped.
-pub(crate) fn write(dir: &Path, encoded: &Encoded) -> Result<Checkpoint> {
-    let parts: [&[u8]; 2] = [&encoded.head, &encoded.table];
-    let file = crate::files::replace_file(dir, FILE_NAME, &parts)?;
+pub(crate) fn write(dir: &Path, bytes: &[u8]) -> Result<Checkpoint> {
+    let file = crate::files::replace_file(dir, FILE_NAME, bytes)?;
     Checkpoint::from_file(&file, &dir.join(FILE_NAME))
 }
 

@@ -261,12 +261,11 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync directory", dir, &e))
 }
 
-/// Replaces `dir/name` with the concatenation of `parts` atomically and
-/// durably: write a temporary
+/// Replaces `dir/name` with `bytes` atomically and durably: write a temporary
 /// file, fsync it, rename it over the target, fsync the directory. Returns
 /// the new file, open for reading. The file a reader may have mapped is
 /// never written or truncated: it is replaced whole.
-pub(crate) fn replace_file(dir: &Path, name: &str, parts: &[&[u8]]) -> Result<File> {
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<File> {
     let tmp: PathBuf = dir.join(format!("{name}.tmp"));
     let written = (|| {
         let mut file = OpenOptions::new()
@@ -276,9 +275,7 @@ pub(crate) fn replace_file(dir: &Path, name: &str, parts: &[&[u8]]) -> Result<Fi
             .truncate(true)
             .mode(0o644)
             .open(&tmp)?;
-        for part in parts {
-            file.write_all(part)?;
-        }
+        file.write_all(bytes)?;
         file.sync_all()?;
         Ok(file)
     })();
@@ -369,8 +366,8 @@ mod tests {
     #[test]
     fn replace_file_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
-        replace_file(dir.path(), "x", &[b"one"]).unwrap();
-        replace_file(dir.path(), "x", &[b"t", b"wo"]).unwrap();
+        replace_file(dir.path(), "x", b"one").unwrap();
+        replace_file(dir.path(), "x", b"two").unwrap();
         assert_eq!(std::fs::read(dir.path().join("x")).unwrap(), b"two");
         assert!(!dir.path().join("x.tmp").exists());
     }

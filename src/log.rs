@@ -734,14 +734,14 @@ impl Log {
             }
         }
         self.salt = salt;
-        // The old records now fail the new salt: cut them. Appends must not
-        // go after them if that fails (they would sit behind bytes a
-        // recovery takes for a torn tail).
-        if let Err(e) = self.file.set_len(HEADER_LEN as u64) {
-            let err = Error::io("trim log", &self.path, &e);
-            self.broken = Some(err.clone());
-            return Err(err);
-        }
+        // The old records now fail the new salt: cut them. If that fails
+        // they stay behind the header as bytes no record of this generation
+        // can be taken for, and appends overwrite them from the header on
+        // (recovery and readers stop at the first one left, a torn tail).
+        let trimmed = self
+            .file
+            .set_len(HEADER_LEN as u64)
+            .map_err(|e| Error::io("trim log", &self.path, &e));
         self.base += self.end;
         self.end = HEADER_LEN as u64;
         if let Err(e) = self.file.sync_all() {
@@ -750,7 +750,7 @@ impl Log {
             return Err(err);
         }
         self.commit.mark_durable(self.logical_end());
-        Ok(())
+        trimmed
     }
 
     /// The salt in the file's header as it is now, if the header is valid.
