@@ -31,7 +31,7 @@ const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
 /// Largest segment grown by policy (a single bigger batch still gets room).
 const MAX_SEGMENT_BYTES: u64 = 1 << 30;
 /// Changes since the last checkpoint that never trigger one by themselves.
-const DELTA_FLOOR: u64 = 1 << 16;
+const DELTA_FLOOR: u64 = 1 << 20;
 /// Default of `Options::auto_checkpoint_log_bytes`.
 const DEFAULT_AUTO_CHECKPOINT_LOG_BYTES: u64 = 512 << 20;
 
