@@ -34,6 +34,7 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use crate::files::allocate;
 
 /// Name of the file inside a store directory.
 pub(crate) const FILE_NAME: &str = "CHANGES";
@@ -99,6 +100,9 @@ impl ChangeCounter {
             file.set_len(FILE_LEN)
                 .map_err(|e| Error::io("size change counter", &path, &e))?;
         }
+        // Blocks reserved, not a hole: a store through the mapping that
+        // found the disk full would kill the process with SIGBUS.
+        allocate(&file, FILE_LEN).map_err(|e| Error::io("reserve space for", &path, &e))?;
         // SAFETY: a shared mapping of one page that stays at least that long
         // (the file is never truncated); other processes change it only
         // through atomics, and so does this type.

@@ -118,7 +118,13 @@ impl WriterProbe {
     /// Whether a writer holds the store. No `LOCK` file, or a failed query:
     /// no writer.
     pub(crate) fn writer_alive(&mut self) -> bool {
-        if self.file.is_none() {
+        // A failed creation removes the LOCK it made, and a later writer
+        // makes another: query the file the path names now.
+        if !self
+            .file
+            .as_ref()
+            .is_some_and(|f| still_named(f, &self.path))
+        {
             self.file = File::open(&self.path).ok();
         }
         let Some(file) = &self.file else {
@@ -252,6 +258,17 @@ pub(crate) fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
     // caller sees therefore never change under it, and nothing maps a
     // region past the end of the file.
     unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io("map", path, &e))
+}
+
+/// Reserves `len` bytes of disk for `file`, so later writes cannot hit ENOSPC.
+pub(crate) fn allocate(file: &File, len: u64) -> std::io::Result<()> {
+    let len =
+        libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: plain syscall wrapper on a valid open descriptor; no memory is passed.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        0 => Ok(()),
+        err => Err(std::io::Error::from_raw_os_error(err)),
+    }
 }
 
 /// Makes renames, creations and deletions inside `dir` durable.

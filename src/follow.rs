@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
-use crate::changes::{ChangeWatch, Published};
+use crate::changes::ChangeWatch;
 use crate::checkpoint::{Checkpoint, FileIdentity};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::WriterProbe;
@@ -74,7 +74,7 @@ impl Follower {
         }
         // The publication is read before the files: a later one makes the
         // next call catch up.
-        let (seen, published) = watch.get().map_or((u64::MAX, None), ChangeWatch::read);
+        let seen = watch.get().map_or(u64::MAX, ChangeWatch::counter);
         let (index, view, dimension) = load(dir, dimension, None)?;
         let follower = Follower {
             dir: dir.to_path_buf(),
@@ -85,7 +85,7 @@ impl Follower {
             probe: Mutex::new(WriterProbe::new(dir)),
         };
         let index = ShardedLock::new(index);
-        follower.refresh(&index, published)?;
+        follower.refresh(&index)?;
         Ok((follower, index.into_inner(), dimension))
     }
 
@@ -98,28 +98,32 @@ impl Follower {
             // time, and for the page.
             None => match ChangeWatch::open(&self.dir) {
                 Some(watch) => self.watch.get_or_init(|| watch),
-                None => return self.refresh(index, None),
+                None => return self.refresh(index),
             },
         };
         if watch.counter() == self.seen.load(Ordering::Acquire) {
             return Ok(());
         }
-        let (now, published) = watch.read();
-        self.refresh(index, published)?;
+        let now = watch.counter();
+        self.refresh(index)?;
         self.seen.store(now, Ordering::Release);
         Ok(())
     }
 
-    /// Reads what the files hold beyond the view, as far as `published`
-    /// allows while a writer holds the store (all that is whole and intact
+    /// Reads what the files hold beyond the view, as far as the writer's
+    /// publication allows while a writer holds the store (all that is whole and intact
     /// when none does), reloading from the checkpoint when the log moved to
     /// a generation the view cannot follow.
-    fn refresh(&self, index: &ShardedLock<Index>, published: Option<Published>) -> Result<()> {
+    fn refresh(&self, index: &ShardedLock<Index>) -> Result<()> {
         let mut view = self.state.lock();
-        let writer_alive = self.probe.lock().writer_alive();
         let slot_size = segment::slot_size(self.dimension);
         let mut reloaded = false;
         loop {
+            // Asked at each pass, after any reload, and the page read after
+            // the probe: a writer may have started meanwhile (its log
+            // generation is then new to us, and its page is what counts).
+            let writer_alive = self.probe.lock().writer_alive();
+            let published = self.watch.get().and_then(|w| w.read().1);
             // A live writer has published what may be shown (the page may
             // hold anything after a power cut, but then no writer is alive
             // until one has opened and published afresh). Records of a

@@ -549,7 +549,10 @@ impl LogTail {
             // Nothing whole in the chunk: a record larger than it (read it
             // whole next), or the end of what is intact.
             match RecordHeader::decode(bytes, self.salt).and_then(|h| h.total_len()) {
-                Some(total) if total > got as u64 && self.pos + total <= len => {
+                Some(total)
+                    if total > got as u64
+                        && self.pos.checked_add(total).is_some_and(|end| end <= len) =>
+                {
                     need = total as usize;
                 }
                 _ => break,
@@ -618,6 +621,17 @@ impl Log {
             file.set_len(valid_len)
                 .map_err(|e| Error::io("cut torn tail of", &path, &e))?;
         }
+        // Every writer starts a log generation of its own (a log with
+        // records is trimmed by the checkpoint that ends its recovery): a
+        // reader that decided no writer was alive, or read a page left by
+        // an earlier one, never takes this writer's records for the ones it
+        // was reading.
+        let mut salt = state.salt;
+        if valid_len == HEADER_LEN as u64 {
+            salt = fresh_salt();
+            file.write_all_at(&encode_file_header(dimension, salt), 0)
+                .map_err(|e| Error::io("start a new log generation in", &path, &e))?;
+        }
         // Even a log without records: the disk may still hold the previous
         // generation under its old header (a writer killed inside a trim).
         file.sync_all()
@@ -628,7 +642,7 @@ impl Log {
             path,
             file,
             dimension,
-            salt: state.salt,
+            salt,
             end: valid_len,
             base: 0,
             commit,
@@ -822,11 +836,13 @@ impl GroupCommit {
     pub(crate) fn wait_durable(&self, target: u64) -> Result<()> {
         let mut state = self.state.lock();
         loop {
-            if let Some(err) = &state.failure {
-                return Err(err.clone());
-            }
+            // Durable first: a write a checkpoint made durable succeeded,
+            // whatever failed after it.
             if state.durable >= target {
                 return Ok(());
+            }
+            if let Some(err) = &state.failure {
+                return Err(err.clone());
             }
             if state.syncing {
                 self.synced.wait(&mut state);

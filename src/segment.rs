@@ -22,7 +22,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,7 +30,7 @@ use parking_lot::Mutex;
 
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::map_read_only;
+use crate::files::{allocate, map_read_only};
 
 const MAGIC: [u8; 8] = *b"VECSSEG\0";
 /// Bytes before the first slot: one page, so slots start page-aligned.
@@ -365,17 +364,6 @@ fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(got)
-}
-
-/// Reserves `len` bytes of disk for `file`, so later writes cannot hit ENOSPC.
-fn allocate(file: &File, len: u64) -> std::io::Result<()> {
-    let len =
-        libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
-    // SAFETY: plain syscall wrapper on a valid open descriptor; no memory is passed.
-    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
-        0 => Ok(()),
-        err => Err(std::io::Error::from_raw_os_error(err)),
-    }
 }
 
 #[cfg(test)]

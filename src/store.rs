@@ -541,6 +541,12 @@ impl Store {
         if !w.durability.logged() && durability.logged() {
             self.checkpoint_locked(&mut w)?;
         }
+        // Leaving FSYNC: writes still waiting for their group commit are
+        // made durable first, or a FLUSH write published after them would
+        // show them to readers before they are durable (or when they fail).
+        if w.durability == Durability::Fsync && durability != Durability::Fsync {
+            w.log_mut().commit().sync_all_written()?;
+        }
         w.durability = durability;
         Ok(())
     }
