@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use memmap2::Mmap;
 
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::files::map_read_only;
 use crate::index::{Index, SlotRef};
 use crate::segment::version_error;
@@ -279,6 +279,22 @@ impl Checkpoint {
             identity: FileIdentity::of(&meta),
             map,
         })
+    }
+
+    /// `DimensionMismatch` unless `asked` is 0 (any) or the store's dimension.
+    pub(crate) fn check_dimension(&self, asked: u32) -> Result<()> {
+        if asked == 0 || asked == self.dimension {
+            return Ok(());
+        }
+        let dir = self.path.parent().unwrap_or(&self.path);
+        Err(Error::new(
+            ErrorKind::DimensionMismatch,
+            format!(
+                "{}: the store has dimension {}, the open asked for {asked}",
+                dir.display(),
+                self.dimension
+            ),
+        ))
     }
 
     /// Every segment the checkpoint knows, with its live-slot bitmap.

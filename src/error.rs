@@ -69,6 +69,14 @@ impl Error {
         Error::new(ErrorKind::Corrupt, format!("{}: {what}", path.display()))
     }
 
+    /// `NotFound`: `dir` holds no store.
+    pub(crate) fn no_store(dir: &Path) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{}: no vecstore store here", dir.display()),
+        )
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidArgument, message)
     }

@@ -141,12 +141,6 @@ impl WriterProbe {
 /// Opens (or, if allowed and missing, creates) the lock file; reports
 /// whether it was created.
 fn open_lock_file(dir: &Path, path: &Path, create: bool) -> Result<(File, bool)> {
-    let no_store = || {
-        Error::new(
-            ErrorKind::NotFound,
-            format!("{}: no vecstore store here", dir.display()),
-        )
-    };
     let open = |create_new: bool| {
         OpenOptions::new()
             .read(true)
@@ -163,7 +157,7 @@ fn open_lock_file(dir: &Path, path: &Path, create: bool) -> Result<(File, bool)>
         Err(_) => {}
     }
     if !create {
-        return Err(no_store());
+        return Err(Error::no_store(dir));
     }
     match open(true) {
         Ok(file) => Ok((file, true)),

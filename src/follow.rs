@@ -210,22 +210,8 @@ fn load(dir: &Path, dimension: u32, previous: Option<&Index>) -> Result<(Index, 
     // A checkpoint can name a segment that a compaction removed after a
     // later one: an error while the file is no longer current is staleness.
     let (index, identity, lsn, dimension) = loop {
-        let cp = Checkpoint::read(dir)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("{}: no vecstore store here", dir.display()),
-            )
-        })?;
-        if dimension != 0 && dimension != cp.dimension {
-            return Err(Error::new(
-                ErrorKind::DimensionMismatch,
-                format!(
-                    "{}: the store has dimension {}, the open asked for {dimension}",
-                    dir.display(),
-                    cp.dimension
-                ),
-            ));
-        }
+        let cp = Checkpoint::read(dir)?.ok_or_else(|| Error::no_store(dir))?;
+        cp.check_dimension(dimension)?;
         let (identity, lsn, dim) = (cp.identity(), cp.lsn, cp.dimension);
         let built = Index::from_checkpoint(Arc::new(cp), |id| {
             match previous.and_then(|p| p.segment(id)) {

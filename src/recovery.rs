@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::codec::u64_at;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::files::{sync_ancestors, sync_dir};
 use crate::index::{Index, SlotRef};
 use crate::log::{self, LogContents, LogState, Record};
@@ -44,16 +44,7 @@ pub(crate) fn recover(
     let Some(cp) = Checkpoint::read(dir)? else {
         return create_store(dir, dimension, create, created_dirs);
     };
-    if dimension != 0 && dimension != cp.dimension {
-        return Err(Error::new(
-            ErrorKind::DimensionMismatch,
-            format!(
-                "{}: the store has dimension {}, the open asked for {dimension}",
-                dir.display(),
-                cp.dimension
-            ),
-        ));
-    }
+    cp.check_dimension(dimension)?;
     let dimension = cp.dimension;
     let (cp_lsn, cp_next_segment) = (cp.lsn, cp.next_segment);
     let mut index = Index::from_checkpoint(Arc::new(cp), |id| {
@@ -282,10 +273,7 @@ fn create_store(
     created_dirs: &[PathBuf],
 ) -> Result<Recovered> {
     if dimension == 0 || !allowed {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("{}: no vecstore store here", dir.display()),
-        ));
+        return Err(Error::no_store(dir));
     }
     if !segment_files(dir)?.is_empty() {
         return Err(Error::corrupt(

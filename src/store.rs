@@ -122,24 +122,10 @@ impl Store {
             return Store::open_reader(dir, dimension, options);
         }
         let may_create = options.create_if_missing && dimension != 0;
-        let created_dirs = match std::fs::metadata(&dir) {
-            Ok(meta) if !meta.is_dir() => {
-                return Err(Error::invalid(format!(
-                    "{}: not a directory",
-                    dir.display()
-                )))
-            }
-            Ok(_) => Vec::new(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !may_create {
-                    return Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!("{}: no vecstore store here", dir.display()),
-                    ));
-                }
-                files::create_dirs(&dir)?
-            }
-            Err(e) => return Err(Error::io("stat", &dir, &e)),
+        let created_dirs = match directory_exists(&dir)? {
+            true => Vec::new(),
+            false if may_create => files::create_dirs(&dir)?,
+            false => return Err(Error::no_store(&dir)),
         };
         let store_exists = dir.join(checkpoint::FILE_NAME).exists();
         let undo = |lock: Option<&DirLock>, err: Error| {
@@ -179,21 +165,8 @@ impl Store {
     /// A read-only handle: no lock, no writes; its view follows the
     /// writer's changes (see `follow`).
     fn open_reader(dir: PathBuf, dimension: u32, options: &Options) -> Result<Store> {
-        match std::fs::metadata(&dir) {
-            Ok(meta) if !meta.is_dir() => {
-                return Err(Error::invalid(format!(
-                    "{}: not a directory",
-                    dir.display()
-                )))
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("{}: no vecstore store here", dir.display()),
-                ))
-            }
-            Err(e) => return Err(Error::io("stat", &dir, &e)),
+        if !directory_exists(&dir)? {
+            return Err(Error::no_store(&dir));
         }
         let (follow, index, dimension) = Follower::open(&dir, dimension)?;
         let rec = Recovered {
@@ -659,12 +632,13 @@ impl Store {
             let log = w.log_mut();
             (log.salt(), log.file_end())
         });
-        let changes = w.changes.clone();
         let commit = match (w.durability, durable_at) {
-            (Durability::Fsync, Some(pos)) => Some((w.log_mut().commit().clone(), pos)),
+            (Durability::Fsync, Some(pos)) => {
+                Some((w.log_mut().commit().clone(), pos, w.changes.clone()))
+            }
             _ => None,
         };
-        if let (None, Some(changes), Some((salt, end))) = (&commit, &changes, record_end) {
+        if let (None, Some(changes), Some((salt, end))) = (&commit, &w.changes, record_end) {
             changes.publish_end(salt, end);
         }
         let limit = w.auto_checkpoint_log_bytes;
@@ -676,7 +650,7 @@ impl Store {
             let _ = self.checkpoint_locked(&mut w);
         }
         drop(w);
-        if let Some((commit, pos)) = commit {
+        if let Some((commit, pos, changes)) = commit {
             commit.wait_durable(pos)?;
             if let (Some(changes), Some((salt, end))) = (changes, record_end) {
                 changes.publish_end(salt, end);
@@ -809,6 +783,19 @@ impl Writer {
 impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.finish();
+    }
+}
+
+/// Whether `dir` exists; `InvalidArgument` if it is not a directory.
+fn directory_exists(dir: &Path) -> Result<bool> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(Error::invalid(format!(
+            "{}: not a directory",
+            dir.display()
+        ))),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("stat", dir, &e)),
     }
 }
 

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    bits, child, copy_dir, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng,
+    bits, child, copy_dir, crc32, env_u64, mode_name, seed_from_env, soak, versioned_vector, Rng,
 };
 
 use vecstore::{Durability, ErrorKind, Options, Store};
@@ -878,22 +878,6 @@ fn random_damage_never_yields_wrong_vectors() {
 // ---------------------------------------------------------------------------
 // Targeted cases.
 
-/// CRC-32 (IEEE), as every vecstore header uses.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// A valid header of another format version is `VersionMismatch`, not
 /// `Corrupt`, for each kind of file; and the open changes nothing.
 #[test]
@@ -914,7 +898,7 @@ fn version_bump_is_version_mismatch() {
         let path = dir.join(&name);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[8..12].copy_from_slice(&(vecstore::FORMAT_VERSION + 1).to_le_bytes());
-        let crc = crc32(&bytes[..header - 4]);
+        let crc = crc32(&[&bytes[..header - 4]]);
         bytes[header - 4..header].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         let before = snapshot(&dir);
@@ -1140,7 +1124,7 @@ fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
             let payload = id.to_le_bytes();
             let mut salted = salt.to_le_bytes().to_vec();
             salted.extend_from_slice(&payload);
-            let payload_crc = crc32(&salted);
+            let payload_crc = crc32(&[&salted]);
             let mut h = vec![0u8; 56];
             h[0..8].copy_from_slice(&salt.to_le_bytes());
             h[12..16].copy_from_slice(&2u32.to_le_bytes()); // DELETES
@@ -1149,7 +1133,7 @@ fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
             h[32..40].copy_from_slice(&1u64.to_le_bytes());
             h[40..48].copy_from_slice(&(1u64 << 40).to_le_bytes());
             h[48..52].copy_from_slice(&payload_crc.to_le_bytes());
-            let header_crc = crc32(&[&h[..8], &h[12..]].concat());
+            let header_crc = crc32(&[&h[..8], &h[12..]]);
             h[8..12].copy_from_slice(&header_crc.to_le_bytes());
             h.extend_from_slice(&payload);
             let floats: Vec<f32> = h

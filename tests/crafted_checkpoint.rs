@@ -10,24 +10,10 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use vecstore::{Durability, ErrorKind, Options, Store};
+mod common;
+use common::crc32;
 
-fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut c = !0u32;
-    for p in parts {
-        for &b in *p {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0xEDB8_8320
-                } else {
-                    c >> 1
-                };
-            }
-        }
-    }
-    !c
-}
+use vecstore::{Durability, ErrorKind, Options, Store};
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())

@@ -2,28 +2,13 @@
 //! review of issue 13: each of these showed a reader a state the writer
 //! never had, missed acknowledged writes forever, or hung, before its fix.
 
-use std::path::Path;
-use std::sync::mpsc;
+mod common;
+use common::shim::{FAILING_LOG_HEADER, SLOW_FALLOCATE_FAILS};
+use common::{opts, within};
+
 use std::time::Duration;
 
 use vecstore::{Durability, ErrorKind, Options, Store};
-
-fn opts(durability: Durability, read_only: bool) -> Options {
-    Options {
-        durability,
-        read_only,
-        ..Options::default()
-    }
-}
-
-/// Runs `f` on a thread; `None` if it has not returned after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs)).ok()
-}
 
 /// (b)/(c) A log whose first record is numbered past `checkpoint.lsn + 1`
 /// (here: an index.vsi restored from an older copy; any damage that leaves a
@@ -225,15 +210,7 @@ fn review_child_failed_create() {
 #[test]
 fn a_failed_creation_strands_readers_on_a_dead_change_counter() {
     let tmp = tempfile::tempdir().unwrap();
-    let lib = tmp.path().join("libreviewslow.so");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/follow/slow_fallocate_fails.c");
-    assert!(std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .status()
-        .unwrap()
-        .success());
+    let lib = SLOW_FALLOCATE_FAILS.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     std::fs::create_dir(&dir).unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
@@ -367,16 +344,7 @@ fn review_child_trimfail() {
 #[test]
 fn a_trim_that_keeps_the_salt_hides_every_later_write() {
     let tmp = tempfile::tempdir().unwrap();
-    let lib = tmp.path().join("libreviewtrim.so");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/follow/failing_log_header.c");
-    assert!(std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .status()
-        .unwrap()
-        .success());
+    let lib = FAILING_LOG_HEADER.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([

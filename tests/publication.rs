@@ -5,6 +5,8 @@
 //! or a reader hung.
 
 mod common;
+use common::shim::{FAULTINJECT, SLOW_FAILING_FDATASYNC, SLOW_FALLOCATE_FAILS, SLOW_LOG_PREAD};
+use common::{crc32, opts, within};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,33 +16,8 @@ use std::time::{Duration, Instant};
 
 use vecstore::{Durability, Options, Store};
 
-fn opts(durability: Durability, read_only: bool) -> Options {
-    Options {
-        durability,
-        read_only,
-        ..Options::default()
-    }
-}
-
-/// Runs `f` on a thread; `None` if it has not returned after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs)).ok()
-}
-
 /// wal.log: file header of 32 bytes (salt at 16), then records.
 const LOG_HEADER: usize = 32;
-
-fn crc(parts: &[&[u8]]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize()
-}
 
 /// A record header of this log's generation, intact (checksum right), with
 /// whatever lengths the caller wants.
@@ -52,7 +29,7 @@ fn record_header(salt: u64, kind: u32, lsn: u64, payload_len: u64, count: u64) -
     h[24..32].copy_from_slice(&payload_len.to_le_bytes());
     h[32..40].copy_from_slice(&count.to_le_bytes());
     h[40..48].copy_from_slice(&0u64.to_le_bytes()); // synced through: nothing
-    let c = crc(&[&h[..8], &h[12..56]]);
+    let c = crc32(&[&h[..8], &h[12..56]]);
     h[8..12].copy_from_slice(&c.to_le_bytes());
     h
 }
@@ -337,22 +314,6 @@ impl Kid {
     }
 }
 
-fn build(src: &str, out: &Path) -> PathBuf {
-    let lib = out.join(format!(
-        "lib{}.so",
-        Path::new(src).file_stem().unwrap().to_str().unwrap()
-    ));
-    let status = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(src))
-        .arg("-ldl")
-        .status()
-        .unwrap();
-    assert!(status.success(), "building {src}");
-    lib
-}
-
 /// (a)/(d) `WriterProbe` keeps the `LOCK` file it opened first, forever. A
 /// creating open that fails removes `LOCK` (it made it); a reader that
 /// opened during that creation (the store existed for 3 s) keeps querying
@@ -364,8 +325,8 @@ fn build(src: &str, out: &Path) -> PathBuf {
 #[test]
 fn a_stale_lock_probe_shows_a_failed_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
-    let slow = build("tests/follow/slow_fallocate_fails.c", tmp.path());
-    let faults = build("tests/faultinject/faultinject.c", tmp.path());
+    let slow = SLOW_FALLOCATE_FAILS.build(tmp.path()).expect("cc");
+    let faults = FAULTINJECT.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     std::fs::create_dir(&dir).unwrap();
 
@@ -452,8 +413,8 @@ fn reader_vs_new_writer_nth(
     slow_at: &str,
     nth: &str,
 ) -> (String, (bool, bool)) {
-    let slow = build("tests/publication/slow_log_pread.c", tmp);
-    let faults = build("tests/faultinject/faultinject.c", tmp);
+    let slow = SLOW_LOG_PREAD.build(tmp).expect("cc");
+    let faults = FAULTINJECT.build(tmp).expect("cc");
     let mark = tmp.join("paused");
     let reader = Kid::spawn(
         "reader",
@@ -561,7 +522,7 @@ fn a_stale_page_after_a_power_cut_shows_a_failed_fsync_write() {
 #[test]
 fn a_flush_write_publishes_a_pending_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
-    let shim = build("tests/publication/slow_failing_fdatasync.c", tmp.path());
+    let shim = SLOW_FAILING_FDATASYNC.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     let kid = Kid::spawn(
         "mode_switch",
@@ -589,7 +550,7 @@ fn a_flush_write_publishes_a_pending_fsync_write() {
 #[test]
 fn a_checkpoint_publishes_a_pending_fsync_write_that_then_fails() {
     let tmp = common::test_root("vecstore-publication-");
-    let shim = build("tests/publication/slow_failing_fdatasync.c", tmp.path());
+    let shim = SLOW_FAILING_FDATASYNC.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     let kid = Kid::spawn(
         "checkpoint_during_fsync",

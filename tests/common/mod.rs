@@ -111,3 +111,32 @@ pub fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
+
+/// Options of `durability`, read-only or not, otherwise the defaults.
+pub fn opts(durability: vecstore::Durability, read_only: bool) -> vecstore::Options {
+    vecstore::Options {
+        durability,
+        read_only,
+        ..vecstore::Options::default()
+    }
+}
+
+/// Runs `f` on a thread; `None` if it has not returned after `secs` (the
+/// thread is left running: for calls that may hang).
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).ok()
+}
+
+/// CRC-32 (IEEE) of `parts` in order, as every vecstore checksum is: for
+/// tests that craft files with valid checksums.
+pub fn crc32(parts: &[&[u8]]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize()
+}

@@ -29,6 +29,35 @@ pub const RECORDER: Shim = Shim {
     what: "recorder shim",
 };
 
+/// Makes `posix_fallocate` sleep 3 s, then fail with ENOSPC (`tests/follow.rs`).
+pub const SLOW_FALLOCATE_FAILS: Shim = Shim {
+    source: "tests/follow/slow_fallocate_fails.c",
+    lib: "libslow_fallocate_fails.so",
+    what: "slow failing fallocate shim",
+};
+
+/// Slows a directory fsync and fails the log header's rewrite, once armed
+/// (`tests/follow.rs`).
+pub const FAILING_LOG_HEADER: Shim = Shim {
+    source: "tests/follow/failing_log_header.c",
+    lib: "libfailing_log_header.so",
+    what: "failing log header shim",
+};
+
+/// Slows the first read of a log record (`tests/publication.rs`).
+pub const SLOW_LOG_PREAD: Shim = Shim {
+    source: "tests/publication/slow_log_pread.c",
+    lib: "libslow_log_pread.so",
+    what: "slow log pread shim",
+};
+
+/// Makes a chosen fdatasync slow and then fail (`tests/publication.rs`).
+pub const SLOW_FAILING_FDATASYNC: Shim = Shim {
+    source: "tests/publication/slow_failing_fdatasync.c",
+    lib: "libslow_failing_fdatasync.so",
+    what: "slow failing fdatasync shim",
+};
+
 impl Shim {
     /// Compiles the shim into `dir`. `Err` only when `cc` cannot be run at
     /// all (the caller skips, saying so); a failed compilation panics.
