@@ -621,17 +621,6 @@ impl Log {
             file.set_len(valid_len)
                 .map_err(|e| Error::io("cut torn tail of", &path, &e))?;
         }
-        // Every writer starts a log generation of its own (a log with
-        // records is trimmed by the checkpoint that ends its recovery): a
-        // reader that decided no writer was alive, or read a page left by
-        // an earlier one, never takes this writer's records for the ones it
-        // was reading.
-        let mut salt = state.salt;
-        if valid_len == HEADER_LEN as u64 {
-            salt = fresh_salt();
-            file.write_all_at(&encode_file_header(dimension, salt), 0)
-                .map_err(|e| Error::io("start a new log generation in", &path, &e))?;
-        }
         // Even a log without records: the disk may still hold the previous
         // generation under its old header (a writer killed inside a trim).
         file.sync_all()
@@ -642,7 +631,7 @@ impl Log {
             path,
             file,
             dimension,
-            salt,
+            salt: state.salt,
             end: valid_len,
             base: 0,
             commit,

@@ -146,7 +146,7 @@ impl Store {
         };
         let created_store = rec.created;
         let store = Store::new(dir, options, rec, Some(lock), None);
-        match store.finish_open(options) {
+        match store.finish_open(options, created_store) {
             Ok(()) => Ok(store),
             Err(e) => {
                 // Undone while the lock is held, so no other opener sees a
@@ -234,8 +234,9 @@ impl Store {
     }
 
     /// The writer's part of opening: orphans removed, the log opened past its
-    /// torn tail, a checkpoint of anything replayed, the first segment.
-    fn finish_open(&self, options: &Options) -> Result<()> {
+    /// torn tail, a checkpoint of anything replayed, the first segment, a log
+    /// generation of this writer's own, the publication page.
+    fn finish_open(&self, options: &Options, created: bool) -> Result<()> {
         if self.read_only {
             return Ok(());
         }
@@ -245,11 +246,21 @@ impl Store {
         sync_dir(&self.dir)?;
         remove_orphans(&self.dir, &self.index.read())?;
         w.log = Some(Log::open(&self.dir, self.dimension, w.recovered_log)?);
-        if w.dirty {
+        let checkpointed = w.dirty;
+        if checkpointed {
             self.checkpoint_locked(&mut w)?;
         }
         if options.initial_capacity > 0 && w.active.is_none() {
             self.grow(&mut w, options.initial_capacity)?;
+        }
+        // Every writer starts a log generation of its own (a checkpoint
+        // above started one; a new store's log is this writer's): a reader
+        // that decided no writer was alive, or read a page an earlier writer
+        // left, never takes this writer's records for the ones it was
+        // reading. Last, so that an open failing before leaves the log as
+        // it found it.
+        if !checkpointed && !created {
+            w.log_mut().reset()?;
         }
         // The publication page last, once nothing else can fail: a failed
         // creation never leaves a page behind that a reader could have
