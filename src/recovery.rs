@@ -62,6 +62,13 @@ pub(crate) fn recover(
     };
     let log = contents.scan(segment::slot_size(dimension), cp_lsn, |r| replay.apply(r))?;
     let (lsn, applied) = (replay.lsn, replay.applied);
+    let needs_checkpoint = applied || contents.has_records();
+    // The checkpoint that ends this recovery reads every page of the index:
+    // check them now, so that a damaged one is Corrupt before anything
+    // (a slot, the log's torn tail) changes.
+    if needs_checkpoint {
+        replay.index.check_base()?;
+    }
     // Only now that the whole log has been validated may files change: a
     // recovery that ends in Corrupt modifies nothing.
     let touched = replay.write_slots()?;
@@ -75,7 +82,7 @@ pub(crate) fn recover(
         lsn,
         next_segment,
         log,
-        needs_checkpoint: applied || contents.has_records(),
+        needs_checkpoint,
         created: false,
         touched,
     })
