@@ -70,6 +70,7 @@ METRIC_DOT = 1
 
 class Options(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("durability", ctypes.c_uint32),
         ("read_only", ctypes.c_bool),
         ("create_if_missing", ctypes.c_bool),
@@ -102,7 +103,7 @@ class Vecstore:
         lib.vecstore_options_default.restype = Options
         lib.vecstore_options_default.argtypes = []
         lib.vecstore_open.restype = st
-        lib.vecstore_open.argtypes = [ctypes.c_char_p, u32, ctypes.POINTER(Options), ctypes.POINTER(p)]
+        lib.vecstore_open.argtypes = [ctypes.c_char_p, sz, ctypes.POINTER(Options), ctypes.POINTER(p)]
         lib.vecstore_close.restype = st
         lib.vecstore_close.argtypes = [p]
         lib.vecstore_put_batch.restype = st

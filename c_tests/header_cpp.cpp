@@ -49,6 +49,7 @@ int main() {
   CHECK(std::strlen(vecstore_last_error()) > 0);
 
   vecstore_stats st{};
+  st.size = sizeof st;
   CHECK_OK(vecstore_stats_get(store, &st));
   CHECK_EQ_U64(st.vectors, 3);
   CHECK_OK(vecstore_close(store));

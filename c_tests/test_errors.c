@@ -93,6 +93,7 @@ static void check_null_arguments(vecstore_t *s) {
   vecstore_stats st;
   uint64_t n;
 
+  st.size = sizeof st;
   vt_fill(v, DIM, 1, 0);
   vt_fill(vs, DIM, 1, 0);
   vt_fill(vs + DIM, DIM, 2, 0);

@@ -43,6 +43,8 @@ int main(void) {
   memset(&st2, 0xCD, sizeof st2);
   {
     vecstore_stats before = st2;
+    st2.size = sizeof st2;
+    before = st2;
     CHECK_STATUS(VECSTORE_INVALID_ARGUMENT, vecstore_stats_get(NULL, &st2));
     CHECK(memcmp(&before, &st2, sizeof st2) == 0);
   }

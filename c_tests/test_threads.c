@@ -208,6 +208,7 @@ static void *maintenance_main(void *p) {
         CHECK_OK(vecstore_compact(store, &reclaimed));
       }
     }
+    stats.size = sizeof stats;
     CHECK_OK(vecstore_stats_get(store, &stats));
     CHECK(stats.dimension == DIM);
     CHECK(stats.vectors <= WRITERS * RANGE);

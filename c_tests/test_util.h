@@ -322,7 +322,7 @@ static inline bool vt_is_vec(const float *v, size_t dim, uint64_t id, uint64_t v
   } while (0)
 
 /* Open (creating) a store, failing the test on error. */
-static inline vecstore_t *vt_open_(const char *file, int line, const char *path, uint32_t dim,
+static inline vecstore_t *vt_open_(const char *file, int line, const char *path, size_t dim,
                                    const vecstore_options *opts) {
   vecstore_t *s = NULL;
   vt_check_status_(file, line, "vecstore_open", VECSTORE_OK, vecstore_open(path, dim, opts, &s));
@@ -334,6 +334,7 @@ static inline vecstore_t *vt_open_(const char *file, int line, const char *path,
 static inline vecstore_stats vt_stats_(const char *file, int line, const vecstore_t *s) {
   vecstore_stats st;
   memset(&st, 0, sizeof st);
+  st.size = sizeof st;
   vt_check_status_(file, line, "vecstore_stats_get", VECSTORE_OK, vecstore_stats_get(s, &st));
   return st;
 }

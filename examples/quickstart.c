@@ -129,11 +129,12 @@ int main(int argc, char **argv) {
   /* 6. Reopen. Dimension 0 means "whatever the existing store has". */
   t0 = now_ms();
   check(vecstore_open(dir, 0, NULL, &store), "vecstore_open (reopen)");
-  printf("reopen: %.1f ms, dimension %u, %" PRIu64 " vectors\n", now_ms() - t0,
+  printf("reopen: %.1f ms, dimension %zu, %" PRIu64 " vectors\n", now_ms() - t0,
          vecstore_dimension(store), vecstore_len(store));
 
   {
     vecstore_stats st;
+    st.size = sizeof st; /* which fields this program knows */
     check(vecstore_stats_get(store, &st), "vecstore_stats_get");
     printf("stats: vectors=%" PRIu64 " data_bytes=%" PRIu64 " log_bytes=%" PRIu64
            " live_bytes=%" PRIu64 " fragmentation=%.3f capacity_grows=%" PRIu64 "\n",

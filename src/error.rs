@@ -3,9 +3,12 @@
 use std::fmt;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
-/// What went wrong, as a category the caller can act on.
+/// What went wrong, as a category the caller can act on. Later versions may
+/// add kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// No vector with that id, no store at that path, or the end of a cursor.
     NotFound,
@@ -27,12 +30,27 @@ pub enum ErrorKind {
     VersionMismatch,
 }
 
-/// An error with a message naming what failed (path, id, dimensions, OS error text).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An error with a message naming what failed (path, id, dimensions, OS error
+/// text), and, for a failed OS call, the `io::Error` itself as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// Shared so that an error stays `Clone` (a store repeats the error of a
+    /// failed fsync to every later change).
+    cause: Option<Arc<io::Error>>,
 }
+
+/// Two errors are equal when their kind and message are: the message already
+/// names the OS error.
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
 
 /// Result type used throughout the engine.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -43,6 +61,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -56,13 +75,28 @@ impl Error {
         &self.message
     }
 
-    /// Wraps an OS error from `what` on `path`, classifying a full disk as `NoSpace`.
+    /// The OS error number, when an OS call failed.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.cause.as_ref().and_then(|e| e.raw_os_error())
+    }
+
+    /// Wraps an OS error from `what` on `path`, classifying a full disk as
+    /// `NoSpace`. The error is kept as the source: an OS error as its errno,
+    /// any other with its kind and text.
     pub fn io(what: &str, path: &Path, err: &io::Error) -> Error {
         let kind = match err.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::EDQUOT) => ErrorKind::NoSpace,
             _ => ErrorKind::Io,
         };
-        Error::new(kind, format!("{what} {}: {err}", path.display()))
+        let cause = match err.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno),
+            None => io::Error::new(err.kind(), err.to_string()),
+        };
+        Error {
+            kind,
+            message: format!("{what} {}: {err}", path.display()),
+            cause: Some(Arc::new(cause)),
+        }
     }
 
     pub(crate) fn corrupt(path: &Path, what: impl fmt::Display) -> Error {
@@ -97,4 +131,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

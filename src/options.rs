@@ -1,7 +1,8 @@
 //! Open-time options and durability modes.
 
-/// When an acknowledged write becomes durable.
+/// When an acknowledged write becomes durable. Later versions may add modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Durability {
     /// A write is on stable storage (fdatasync of the log) when its call returns.
     /// Concurrent writers share one fdatasync (group commit).

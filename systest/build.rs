@@ -266,10 +266,11 @@ fn main() {
             "f64" => "double".to_string(),
             "bool" => "bool".to_string(),
             // Deliberately `u32` in Rust (an enum parameter could not soundly
-            // receive an out-of-range value from C), `vecstore_status` in the
-            // header. Mapping it checks exactly that claim: same size,
+            // receive an out-of-range value from C), the enum in the header. Mapping it checks exactly that claim: same size,
             // alignment, signedness and by-value passing as the C enum.
             "vecstore_status_code" => "enum vecstore_status".to_string(),
+            "vecstore_durability_code" => "enum vecstore_durability".to_string(),
+            "vecstore_metric_code" => "enum vecstore_metric".to_string(),
             t if enums.contains(t) => format!("enum {t}"),
             t if t.ends_with("_enum") && enums.contains(&t[..t.len() - 5]) => {
                 format!("enum {}", &t[..t.len() - 5])
@@ -281,7 +282,7 @@ fn main() {
         // Opaque handles: no repr(C), no fields visible to C, incomplete in the
         // header, so there is no size to compare. They are only ever used
         // behind pointers, which the function signatures check.
-        .skip_struct(|s| matches!(s, "vecstore" | "vecstore_guard" | "vecstore_cursor"))
+        .skip_struct(|s| matches!(s, "vecstore_store" | "vecstore_guard" | "vecstore_cursor"))
         .skip_type(|t| matches!(t, "vecstore_t" | "vecstore_guard_t" | "vecstore_cursor_t"))
         // ctest2's round trip fills every byte with 1, 2, 3, ... and reads the
         // value back as the Rust type: undefined behaviour for a type with

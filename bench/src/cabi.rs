@@ -33,7 +33,7 @@ impl CStore {
         opts.read_only = read_only;
         opts.create_if_missing = false;
         let mut handle = std::ptr::null_mut();
-        match vecstore_open(path.as_ptr(), dim as u32, &opts, &mut handle) {
+        match vecstore_open(path.as_ptr(), dim, &opts, &mut handle) {
             vecstore_status::VECSTORE_OK => Ok(CStore(handle)),
             status => Err(format!("vecstore_open: {status:?}: {}", last_error()).into()),
         }

@@ -451,7 +451,7 @@ fn c_open(dir: &Path, dim: usize) -> std::result::Result<*mut vecstore::ffi::vec
     opts.durability = vecstore_durability::VECSTORE_DURABILITY_FLUSH as u32;
     opts.create_if_missing = false;
     let mut handle = std::ptr::null_mut();
-    match vecstore_open(path.as_ptr(), dim as u32, &opts, &mut handle) {
+    match vecstore_open(path.as_ptr(), dim, &opts, &mut handle) {
         vecstore_status::VECSTORE_OK => Ok(handle),
         status => {
             // SAFETY: vecstore_last_error returns a NUL-terminated string

@@ -39,7 +39,7 @@ static vecstore_status vsg_fail(vecstore_status st, char **err) {
 	return st;
 }
 
-static vecstore_status vsg_open(const char *path, uint32_t dim, const vecstore_options *o,
+static vecstore_status vsg_open(const char *path, size_t dim, const vecstore_options *o,
 		vecstore_t **out, char **err) {
 	return vsg_fail(vecstore_open(path, dim, o, out), err);
 }
@@ -84,7 +84,7 @@ static vecstore_status vsg_flush(vecstore_t *s, char **err) {
 static vecstore_status vsg_checkpoint(vecstore_t *s, char **err) {
 	return vsg_fail(vecstore_checkpoint(s), err);
 }
-static vecstore_status vsg_set_durability(vecstore_t *s, uint32_t d, char **err) {
+static vecstore_status vsg_set_durability(vecstore_t *s, vecstore_durability d, char **err) {
 	return vsg_fail(vecstore_set_durability(s, d), err);
 }
 static vecstore_status vsg_reserve(vecstore_t *s, uint64_t n, char **err) {
@@ -97,11 +97,11 @@ static vecstore_status vsg_stats(vecstore_t *s, vecstore_stats *out, char **err)
 	return vsg_fail(vecstore_stats_get(s, out), err);
 }
 static vecstore_status vsg_search(vecstore_t *s, const float *q, size_t dim, size_t k,
-		uint32_t metric, uint64_t *ids, float *dist, size_t *count, char **err) {
+		vecstore_metric metric, uint64_t *ids, float *dist, size_t *count, char **err) {
 	return vsg_fail(vecstore_search(s, q, dim, k, metric, ids, dist, count), err);
 }
 static vecstore_status vsg_search_batch(vecstore_t *s, const float *q, size_t nq, size_t dim,
-		size_t k, uint32_t metric, uint64_t *ids, float *dist, size_t *counts, char **err) {
+		size_t k, vecstore_metric metric, uint64_t *ids, float *dist, size_t *counts, char **err) {
 	return vsg_fail(vecstore_search_batch(s, q, nq, dim, k, metric, ids, dist, counts), err);
 }
 */
@@ -185,7 +185,7 @@ func Open(path string, dim uint32, opts *Options) (*Store, error) {
 	}
 	o := C.vecstore_options_default()
 	if opts != nil {
-		o.durability = C.uint32_t(opts.Durability)
+		o.durability = C.vecstore_durability(opts.Durability)
 		o.read_only = C.bool(opts.ReadOnly)
 		o.create_if_missing = C.bool(!opts.NoCreate)
 		o.initial_capacity = C.uint64_t(opts.InitialCapacity)
@@ -194,7 +194,7 @@ func Open(path string, dim uint32, opts *Options) (*Store, error) {
 	defer C.free(unsafe.Pointer(cpath))
 	var h *C.vecstore_t
 	var msg *C.char
-	if err := check(C.vsg_open(cpath, C.uint32_t(dim), &o, &h, &msg), msg); err != nil {
+	if err := check(C.vsg_open(cpath, C.size_t(dim), &o, &h, &msg), msg); err != nil {
 		return nil, err
 	}
 	s := &Store{h: h, dim: uint32(C.vecstore_dimension(h))}
@@ -552,7 +552,7 @@ func (s *Store) SetDurability(d Durability) error {
 	}
 	defer s.mu.RUnlock()
 	var msg *C.char
-	return check(C.vsg_set_durability(h, C.uint32_t(d), &msg), msg)
+	return check(C.vsg_set_durability(h, C.vecstore_durability(d), &msg), msg)
 }
 
 // Reserve pre-allocates room for n more vectors.
@@ -604,6 +604,7 @@ func (s *Store) Stats() (Stats, error) {
 	}
 	defer s.mu.RUnlock()
 	var cs C.vecstore_stats
+	cs.size = C.size_t(unsafe.Sizeof(cs))
 	var msg *C.char
 	if err := check(C.vsg_stats(h, &cs, &msg), msg); err != nil {
 		return Stats{}, err
@@ -675,10 +676,10 @@ func (s *Store) search(batch bool, queries []float32, nq, dim, k int, metric Met
 	var st C.vecstore_status
 	if batch {
 		st = C.vsg_search_batch(h, floatPtr(queries), C.size_t(nq), C.size_t(dim),
-			C.size_t(k), C.uint32_t(metric), idPtr(ids), floatPtr(dist), cp, &msg)
+			C.size_t(k), C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), cp, &msg)
 	} else {
 		st = C.vsg_search(h, floatPtr(queries), C.size_t(dim),
-			C.size_t(k), C.uint32_t(metric), idPtr(ids), floatPtr(dist), cp, &msg)
+			C.size_t(k), C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), cp, &msg)
 	}
 	if err := check(st, msg); err != nil {
 		return nil, err

@@ -1,14 +1,16 @@
 //! What every entry point does around its body: pointer checks, panic capture,
-//! status mapping, and the thread's last-error message.
+//! status mapping, and the thread's last-error message. Every `extern "C"`
+//! function runs its body inside [`call`], [`with_store`] or [`value`], and
+//! every dereference of a C pointer is here.
 
 use std::cell::{Cell, RefCell};
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 use std::fmt;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
-use super::types::{vecstore, vecstore_status};
+use super::types::{vecstore_status, vecstore_store};
 use crate::{Error, ErrorKind};
 
 thread_local! {
@@ -127,13 +129,27 @@ fn refused_poisoned(name: &str) -> vecstore_status {
     vecstore_status::VECSTORE_INTERNAL
 }
 
+/// Runs the body of an export that returns a value rather than a status
+/// (getters, releases): a panic yields `fallback` and leaves its message as
+/// the thread's last error; otherwise the last error is left alone.
+#[inline]
+pub(crate) fn value<T>(name: &str, fallback: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(payload) => {
+            panicked(name, payload);
+            fallback
+        }
+    }
+}
+
 /// Runs `body` on the store behind `handle`: checks it, refuses a poisoned
 /// one, and poisons it if `body` panics.
 #[inline]
 pub(crate) fn with_store(
     name: &str,
-    handle: *const vecstore,
-    body: impl FnOnce(&vecstore) -> Result<(), Error>,
+    handle: *const vecstore_store,
+    body: impl FnOnce(&vecstore_store) -> Result<(), Error>,
 ) -> vecstore_status {
     let h = match arg(handle, "store") {
         Ok(h) => h,
@@ -154,6 +170,85 @@ pub(crate) fn arg<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, Error> {
     // SAFETY: the C caller promises a non-NULL pointer is valid for reads of
     // a `T` for the duration of the call (the documented contract).
     unsafe { ptr.as_ref() }.ok_or_else(|| Error::invalid(format!("{what} is NULL")))
+}
+
+/// An optional pointer argument (NULL: `None`).
+pub(crate) fn optional<'a, T>(ptr: *const T) -> Option<&'a T> {
+    // SAFETY: as for `arg`.
+    unsafe { ptr.as_ref() }
+}
+
+/// A required NUL-terminated UTF-8 string argument.
+pub(crate) fn text<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, Error> {
+    let ptr = arg(ptr, what)?;
+    // SAFETY: the caller promises a non-NULL string is NUL-terminated and
+    // stays valid for the duration of the call.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// Takes back ownership of a handle the library gave out with
+/// `Box::into_raw` (NULL: `None`).
+pub(crate) fn take<T>(ptr: *mut T) -> Option<Box<T>> {
+    // SAFETY: a non-NULL handle came from `Box::into_raw` in this library and
+    // the caller promises to release it once and use it no more.
+    (!ptr.is_null()).then(|| unsafe { Box::from_raw(ptr) })
+}
+
+/// Hands a value to C as a handle to release with [`take`].
+pub(crate) fn give<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// The largest `size` an extensible struct may claim: far above any layout,
+/// small enough to catch a `size` that was never set.
+const MAX_STRUCT_SIZE: usize = 4096;
+
+/// The leading `size_t` of a caller's extensible struct, checked.
+fn struct_size(ptr: *const usize, what: &str) -> Result<usize, Error> {
+    let size = *arg(ptr, what)?;
+    if !(std::mem::size_of::<usize>()..=MAX_STRUCT_SIZE).contains(&size) {
+        return Err(Error::invalid(format!(
+            "{what}->size is {size}: set it to the struct's sizeof"
+        )));
+    }
+    Ok(size)
+}
+
+/// The bytes of a caller's extensible input struct, as far as both its
+/// `size` and this library's layout (`known` bytes) reach. Bytes past
+/// `known` are fields of a newer layout: they must be zero (unset).
+pub(crate) fn sized_in<'a>(ptr: *const usize, known: usize, what: &str) -> Result<&'a [u8], Error> {
+    let size = struct_size(ptr, what)?;
+    let bytes = slice(ptr.cast::<u8>(), size, what)?;
+    if bytes.len() > known && bytes[known..].iter().any(|&b| b != 0) {
+        return Err(Error::invalid(format!(
+            "{what} sets fields unknown to this library (its size is {size}, the library's {known}): \
+             link the library the header belongs to"
+        )));
+    }
+    Ok(&bytes[..size.min(known)])
+}
+
+/// Fills a caller's extensible output struct: `fill` is given a function
+/// that writes a field's bytes at its offset when the field fits in the
+/// caller's `size`; then `size` is set to the bytes written.
+pub(crate) fn sized_out(
+    ptr: *mut usize,
+    known: usize,
+    what: &str,
+    fill: impl FnOnce(&mut dyn FnMut(usize, &[u8])),
+) -> Result<(), Error> {
+    let written = struct_size(ptr, what)?.min(known);
+    let bytes = slice_mut(ptr.cast::<u8>(), written, what)?;
+    fill(&mut |offset, field| {
+        if let Some(to) = bytes.get_mut(offset..offset + field.len()) {
+            to.copy_from_slice(field);
+        }
+    });
+    bytes[..std::mem::size_of::<usize>()].copy_from_slice(&written.to_ne_bytes());
+    Ok(())
 }
 
 /// A required output pointer.
@@ -214,24 +309,6 @@ pub(crate) fn rows(count: usize, dimension: usize) -> Result<usize, Error> {
     count
         .checked_mul(dimension)
         .ok_or_else(|| Error::invalid(format!("{count} rows of {dimension} overflow")))
-}
-
-/// The NUL-terminated name of a status code.
-pub(crate) fn status_name(code: u32) -> &'static [u8] {
-    match code {
-        0 => b"VECSTORE_OK\0",
-        1 => b"VECSTORE_NOT_FOUND\0",
-        2 => b"VECSTORE_INVALID_ARGUMENT\0",
-        3 => b"VECSTORE_DIMENSION_MISMATCH\0",
-        4 => b"VECSTORE_IO\0",
-        5 => b"VECSTORE_CORRUPT\0",
-        6 => b"VECSTORE_LOCKED\0",
-        7 => b"VECSTORE_READ_ONLY\0",
-        8 => b"VECSTORE_NO_SPACE\0",
-        9 => b"VECSTORE_VERSION_MISMATCH\0",
-        99 => b"VECSTORE_INTERNAL\0",
-        _ => b"VECSTORE_UNKNOWN_STATUS\0",
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! Types shared with C. Layouts are `repr(C)` and checked by the ABI test.
+//! Types shared with C. Layouts are `repr(C)` and checked by the ABI test
+//! (systest, whose parser reads this file: types only). Each enum's values
+//! are written once, here; `values` derives everything else from them.
 
 use std::sync::atomic::AtomicBool;
 
@@ -39,7 +41,16 @@ pub enum vecstore_status {
 /// `vecstore_status` in the header.
 pub type vecstore_status_code = u32;
 
-/// When a write is durable. Passed as `uint32_t`.
+/// Durability as received from C, validated by `values::durability_from`. Spelled
+/// `vecstore_durability` in the header.
+pub type vecstore_durability_code = u32;
+
+/// Metric as received from C, validated by `values::metric_from`. Spelled
+/// `vecstore_metric` in the header.
+pub type vecstore_metric_code = u32;
+
+/// When a write is durable. Passed as a `vecstore_durability`, an
+/// `int`-sized enum; values other than these are refused.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum vecstore_durability {
@@ -51,7 +62,7 @@ pub enum vecstore_durability {
     VECSTORE_DURABILITY_NONE = 2,
 }
 
-/// Distance of a search. Passed as `uint32_t`.
+/// Distance of a search. Values other than these are refused.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum vecstore_metric {
@@ -63,12 +74,22 @@ pub enum vecstore_metric {
     VECSTORE_METRIC_COSINE = 2,
 }
 
-/// Options of vecstore_open(). Start from vecstore_options_default().
+/// Options of vecstore_open(). Start from vecstore_options_default(), which
+/// sets `size`; then change the fields you need.
+///
+/// Growing: later versions add fields only at the end. `size` tells the
+/// library which fields the program knows: fields beyond it take their
+/// defaults, and a program built against a newer header that sets fields
+/// this library does not know gets VECSTORE_INVALID_ARGUMENT, never a
+/// silently ignored option.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct vecstore_options {
+    /// sizeof(vecstore_options) as the program was compiled; set by
+    /// vecstore_options_default().
+    pub size: usize,
     /// One of VECSTORE_DURABILITY_*.
-    pub durability: u32,
+    pub durability: vecstore_durability_code,
     /// Open without writing anything (no file, no byte, no lock), beside one
     /// writer and any number of other readers in any processes; the handle
     /// sees every write acknowledged before each of its calls starts.
@@ -79,14 +100,22 @@ pub struct vecstore_options {
     pub initial_capacity: u64,
 }
 
-/// Statistics filled by vecstore_stats_get().
+/// Statistics filled by vecstore_stats_get(). Set `size` to
+/// sizeof(vecstore_stats) before the call.
+///
+/// Growing: later versions add fields only at the end. The library writes
+/// only the fields that fit in the caller's `size` and sets `size` to the
+/// bytes it wrote, so a field is valid when `size` reaches past it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct vecstore_stats {
+    /// In: sizeof(vecstore_stats) as the program was compiled. Out: the
+    /// bytes the library wrote, this field included.
+    pub size: usize,
     /// Live vectors.
     pub vectors: u64,
     /// Floats per vector.
-    pub dimension: u32,
+    pub dimension: usize,
     /// Bytes of vector data files on disk (apparent size).
     pub data_bytes: u64,
     /// Bytes of write-ahead log not yet checkpointed.
@@ -109,14 +138,16 @@ pub struct vecstore_stats {
 }
 
 /// An open store. Opaque; safe to use from any number of threads at once.
-pub struct vecstore {
+/// (The tag is not `vecstore`, so that a C++ program may have a `namespace
+/// vecstore`.)
+pub struct vecstore_store {
     pub(crate) store: Store,
     /// Set when a panic was caught; every later call fails with VECSTORE_INTERNAL.
     pub(crate) poisoned: AtomicBool,
 }
 
 /// Handle of an open store, from vecstore_open().
-pub type vecstore_t = vecstore;
+pub type vecstore_t = vecstore_store;
 
 /// A borrowed vector. Opaque; may be released from any thread.
 pub struct vecstore_guard {

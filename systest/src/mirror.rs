@@ -2,7 +2,7 @@
 //!
 //! ctest2 reads function signatures only from `extern` blocks in Rust source;
 //! the real entry points are `#[no_mangle] pub extern "C" fn` definitions in
-//! `src/ffi/functions.rs`, which it cannot see. This block restates them, and
+//! the modules of `src/ffi/`, which it cannot see. This block restates them, and
 //! cannot drift from them:
 //! - `signatures.rs` makes rustc prove each declaration here has exactly the
 //!   type of the function of the same name in `vecstore::ffi`;
@@ -20,8 +20,8 @@
 use std::ffi::c_char;
 
 use vecstore::ffi::{
-    vecstore_cursor_t, vecstore_guard_t, vecstore_options, vecstore_stats, vecstore_status,
-    vecstore_status_code, vecstore_t,
+    vecstore_cursor_t, vecstore_durability_code, vecstore_guard_t, vecstore_metric_code,
+    vecstore_options, vecstore_stats, vecstore_status, vecstore_status_code, vecstore_t,
 };
 
 #[allow(improper_ctypes)]
@@ -36,7 +36,7 @@ extern "C" {
     pub fn vecstore_options_default() -> vecstore_options;
     pub fn vecstore_open(
         path: *const c_char,
-        dimension: u32,
+        dimension: usize,
         opts: *const vecstore_options,
         out_store: *mut *mut vecstore_t,
     ) -> vecstore_status;
@@ -77,7 +77,7 @@ extern "C" {
     ) -> vecstore_status;
     pub fn vecstore_contains(store: *const vecstore_t, id: u64) -> bool;
     pub fn vecstore_len(store: *const vecstore_t) -> u64;
-    pub fn vecstore_dimension(store: *const vecstore_t) -> u32;
+    pub fn vecstore_dimension(store: *const vecstore_t) -> usize;
     pub fn vecstore_get_ref(
         store: *const vecstore_t,
         id: u64,
@@ -100,7 +100,10 @@ extern "C" {
     pub fn vecstore_cursor_close(cursor: *mut vecstore_cursor_t);
     pub fn vecstore_flush(store: *mut vecstore_t) -> vecstore_status;
     pub fn vecstore_checkpoint(store: *mut vecstore_t) -> vecstore_status;
-    pub fn vecstore_set_durability(store: *mut vecstore_t, durability: u32) -> vecstore_status;
+    pub fn vecstore_set_durability(
+        store: *mut vecstore_t,
+        durability: vecstore_durability_code,
+    ) -> vecstore_status;
     pub fn vecstore_reserve(store: *mut vecstore_t, vector_count: u64) -> vecstore_status;
     pub fn vecstore_compact(
         store: *mut vecstore_t,
@@ -115,7 +118,7 @@ extern "C" {
         query: *const f32,
         dimension: usize,
         k: usize,
-        metric: u32,
+        metric: vecstore_metric_code,
         out_ids: *mut u64,
         out_distances: *mut f32,
         out_count: *mut usize,
@@ -126,7 +129,7 @@ extern "C" {
         query_count: usize,
         dimension: usize,
         k: usize,
-        metric: u32,
+        metric: vecstore_metric_code,
         out_ids: *mut u64,
         out_distances: *mut f32,
         out_counts: *mut usize,

@@ -51,6 +51,7 @@ pub fn mode_name(m: Durability) -> &'static str {
         Durability::Fsync => "fsync",
         Durability::Flush => "flush",
         Durability::None => "none",
+        other => unimplemented!("a durability mode the tests do not know: {other:?}"),
     }
 }
 

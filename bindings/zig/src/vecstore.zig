@@ -213,7 +213,7 @@ pub const Store = struct {
         var handle: ?*c.vecstore_t = null;
         try check(c.vecstore_open(path.ptr, dim, &opts, &handle));
         const h = handle orelse return error.Internal;
-        return .{ .handle = h, .dim = c.vecstore_dimension(h) };
+        return .{ .handle = h, .dim = @intCast(c.vecstore_dimension(h)) };
     }
 
     /// Makes every write durable (a checkpoint) and releases the handle, even
@@ -339,10 +339,11 @@ pub const Store = struct {
 
     pub fn stats(self: Store) Error!Stats {
         var s: c.vecstore_stats = undefined;
+        s.size = @sizeOf(c.vecstore_stats); // the fields this binding knows
         try check(c.vecstore_stats_get(self.handle, &s));
         return .{
             .vectors = s.vectors,
-            .dimension = s.dimension,
+            .dimension = @intCast(s.dimension),
             .data_bytes = s.data_bytes,
             .log_bytes = s.log_bytes,
             .live_bytes = s.live_bytes,

@@ -109,14 +109,14 @@ public final class VecStore {
     /// `dimension` 0 opens an existing store with its own dimension.
     public init(path: String, dimension: UInt32, options: Options = Options()) throws {
         var opts = vecstore_options_default()
-        opts.durability = options.durability.rawValue
+        opts.durability = vecstore_durability(rawValue: options.durability.rawValue)
         opts.read_only = options.readOnly
         opts.create_if_missing = options.createIfMissing
         opts.initial_capacity = options.initialCapacity
         var h: OpaquePointer? = nil
-        try check(vecstore_open(path, dimension, &opts, &h))
+        try check(vecstore_open(path, Int(dimension), &opts, &h))
         self.handle = h
-        self.dimension = vecstore_dimension(h)
+        self.dimension = UInt32(vecstore_dimension(h))
     }
 
     public static func open(path: String, dimension: UInt32,
@@ -208,7 +208,7 @@ public final class VecStore {
         let status = query.withUnsafeBufferPointer { q in
             ids.withUnsafeMutableBufferPointer { i in
                 distances.withUnsafeMutableBufferPointer { d in
-                    vecstore_search(h, q.baseAddress, q.count, room, metric.rawValue,
+                    vecstore_search(h, q.baseAddress, q.count, room, vecstore_metric(rawValue: metric.rawValue),
                                     i.baseAddress, d.baseAddress, &found)
                 }
             }
