@@ -68,9 +68,9 @@
 /* The version this header belongs to; compare VECSTORE_VERSION_NUMBER with
    vecstore_version_number() to detect a header/library mismatch. */
 #define VECSTORE_VERSION_MAJOR 0
-#define VECSTORE_VERSION_MINOR 1
+#define VECSTORE_VERSION_MINOR 2
 #define VECSTORE_VERSION_PATCH 0
-#define VECSTORE_VERSION_NUMBER 1000
+#define VECSTORE_VERSION_NUMBER 2000
 
 /**
  * Result of every fallible call. 0 is success.

@@ -138,3 +138,36 @@ impl std::error::Error for Error {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_os_error_keeps_its_errno_as_the_source() {
+        let err = Error::io(
+            "open",
+            Path::new("/x"),
+            &io::Error::from_raw_os_error(libc::EACCES),
+        );
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        let source = err.source().expect("a source");
+        let io = source.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+        assert!(err.message().starts_with("open /x: "), "{}", err.message());
+        // A full disk is its own kind, with the errno kept.
+        let full = Error::io(
+            "write",
+            Path::new("/x"),
+            &io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert_eq!(
+            (full.kind(), full.raw_os_error()),
+            (ErrorKind::NoSpace, Some(libc::ENOSPC))
+        );
+        // Errors that are not an OS call's have no source.
+        assert!(Error::invalid("bad").source().is_none());
+    }
+}

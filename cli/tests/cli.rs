@@ -387,7 +387,7 @@ fn stat_json_reports_every_field() {
         "\"fragmentation\": 0,",
         "\"segments\": 1,",
         &format!("\"format_version\": {},", vecstore::FORMAT_VERSION),
-        "\"library_version\": \"0.1.0\"",
+        &format!("\"library_version\": \"{}\"", library_version()),
         "\"data_bytes\": ",
         &format!("\"path\": \"{store}\""),
     ] {
@@ -829,4 +829,13 @@ fn usage_errors_and_help() {
     assert!(stderr(&expect(3, &["stat", &store])).contains("no vecstore store"));
     assert!(stderr(&expect(3, &["verify", &t.join("")])).contains("no vecstore store"));
     assert!(stdout(&expect(0, &["--version"])).contains("format version"));
+}
+
+/// The library's version string, as the tool reports it.
+fn library_version() -> String {
+    // SAFETY: vecstore_version returns a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(vecstore::ffi::vecstore_version()) }
+        .to_str()
+        .unwrap()
+        .to_owned()
 }

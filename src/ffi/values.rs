@@ -41,40 +41,46 @@ impl vecstore_status {
     }
 }
 
+/// The engine's value for C value `code`, looked up in `table` of (C
+/// value, engine value); `kind` and `names` word the error.
+fn lookup<T: Copy>(table: &[(u32, T)], code: u32, kind: &str, names: &str) -> Result<T, Error> {
+    table
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| Error::invalid(format!("unknown {kind} {code} (expected {names})")))
+}
+
 /// The engine's durability for a C value.
 pub(crate) fn durability_from(code: vecstore_durability_code) -> Result<Durability, Error> {
     use vecstore_durability::*;
-    [
-        (VECSTORE_DURABILITY_FSYNC, Durability::Fsync),
-        (VECSTORE_DURABILITY_FLUSH, Durability::Flush),
-        (VECSTORE_DURABILITY_NONE, Durability::None),
-    ]
-    .into_iter()
-    .find(|(c, _)| *c as u32 == code)
-    .map(|(_, d)| d)
-    .ok_or_else(|| {
-        Error::invalid(format!(
-            "unknown durability {code} (expected VECSTORE_DURABILITY_FSYNC, _FLUSH or _NONE)"
-        ))
-    })
+    let table = [
+        (VECSTORE_DURABILITY_FSYNC as u32, Durability::Fsync),
+        (VECSTORE_DURABILITY_FLUSH as u32, Durability::Flush),
+        (VECSTORE_DURABILITY_NONE as u32, Durability::None),
+    ];
+    lookup(
+        &table,
+        code,
+        "durability",
+        "VECSTORE_DURABILITY_FSYNC, _FLUSH or _NONE",
+    )
 }
 
 /// The engine's metric for a C value.
 pub(crate) fn metric_from(code: vecstore_metric_code) -> Result<Metric, Error> {
     use vecstore_metric::*;
-    [
-        (VECSTORE_METRIC_L2, Metric::L2),
-        (VECSTORE_METRIC_DOT, Metric::Dot),
-        (VECSTORE_METRIC_COSINE, Metric::Cosine),
-    ]
-    .into_iter()
-    .find(|(c, _)| *c as u32 == code)
-    .map(|(_, m)| m)
-    .ok_or_else(|| {
-        Error::invalid(format!(
-            "unknown metric {code} (expected VECSTORE_METRIC_L2, _DOT or _COSINE)"
-        ))
-    })
+    let table = [
+        (VECSTORE_METRIC_L2 as u32, Metric::L2),
+        (VECSTORE_METRIC_DOT as u32, Metric::Dot),
+        (VECSTORE_METRIC_COSINE as u32, Metric::Cosine),
+    ];
+    lookup(
+        &table,
+        code,
+        "metric",
+        "VECSTORE_METRIC_L2, _DOT or _COSINE",
+    )
 }
 
 impl vecstore_store {
