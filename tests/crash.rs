@@ -17,17 +17,15 @@
 //! `VECSTORE_CRASH_SEED` control the run; a failure prints the seed to replay;
 //! `VECSTORE_CRASH_VERBOSE=1` prints every trial.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::board::{Board, ACKED, BEGUN, STOP};
 use common::observe::{observe, ReaderReport, Timeline};
 use common::ops::{content_hash, read_store, Content, Op, DIM};
-use common::peer::Peer;
-use common::{child, env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
+use common::peer::{self, Peer};
+use common::{env_u64, mode_name, parse_mode, seed_from_env, soak, Rng};
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
@@ -70,25 +68,20 @@ fn crash_child_process() {
     };
     let store = Store::open(parts[0], DIM as u32, &options).unwrap();
     let found = read_store(&store).unwrap();
-    // libtest may have printed "test ... " without a newline: start afresh.
-    let mut out = std::io::stdout().lock();
-    writeln!(out).unwrap();
-    writeln!(out, "OPEN {}", content_hash(&found)).unwrap();
-    out.flush().unwrap();
+    peer::start();
+    peer::say(&format!("OPEN {}", content_hash(&found)));
     loop {
         version += 1;
         g += 1;
         let op = random_op(&mut rng, version);
         board.set(BEGUN, g);
-        writeln!(out, "B {}", op.encode()).unwrap();
-        out.flush().unwrap();
+        peer::say(&format!("B {}", op.encode()));
         op.run(&store);
         // Readers must see it from now on (in NONE mode, a barrier only).
         if durability != Durability::None || op.is_barrier(durability) {
             board.set(ACKED, g);
         }
-        writeln!(out, "A").unwrap();
-        out.flush().unwrap();
+        peer::say("A");
     }
 }
 
@@ -99,7 +92,7 @@ fn crash_reader_process() {
     let Ok(spec) = std::env::var(READER_ENV) else {
         return;
     };
-    common::peer::start();
+    peer::start();
     let (dir, board) = spec.split_once(' ').unwrap();
     let ids: Vec<u64> = (0..IDS).collect();
     observe(Path::new(dir), &Board::open(Path::new(board)), &ids, 1);
@@ -115,8 +108,10 @@ fn run_child(
     board: &Path,
     g: u64,
 ) -> Vec<String> {
-    let mut child = child::command("crash_child_process")
-        .env(
+    let mut child = Peer::spawn(
+        "crash_child_process",
+        "writer",
+        &[(
             CHILD_ENV,
             format!(
                 "{} {} {seed} {first_version} {} {g}",
@@ -124,37 +119,15 @@ fn run_child(
                 mode_name(mode),
                 board.display()
             ),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        let mut r = BufReader::new(stdout);
-        let mut line = String::new();
-        while r.read_line(&mut line).unwrap_or(0) > 0 {
-            if line.ends_with('\n') {
-                lines.push(line.trim_end().to_string());
-            }
-            line.clear();
-        }
-        lines
-    });
+        )],
+    );
     std::thread::sleep(delay);
-    let exited = child.try_wait().unwrap();
-    if exited.is_none() {
-        child.kill().unwrap(); // SIGKILL
-    }
-    let status = child.wait().unwrap();
-    let lines = reader.join().unwrap();
-    if let Some(status) = exited {
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    if let Some(status) = child.exited() {
+        let err = child.stderr_text();
         panic!("child exited by itself ({status}) before the kill:\n{err}");
     }
-    assert!(!status.success());
+    let lines = child.kill(); // SIGKILL
+    assert!(!child.exited().unwrap().success());
     lines
 }
 

@@ -552,19 +552,9 @@ fn fault_child(shim: &Path, run: &Path) -> Command {
 
 /// Runs one child; returns its stdout and stderr.
 fn spawn_child(shim: &Path, run: &Path, env: &[(&str, String)]) -> (String, String) {
-    let out = fault_child(shim, run)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() && stdout.lines().any(|l| l == "D"),
-        "child in {} failed ({}):\n{stdout}\n{stderr}",
-        run.display(),
-        out.status
-    );
-    (stdout, stderr)
+    let ran = child::run(fault_child(shim, run).envs(env.iter().map(|(k, v)| (*k, v.as_str()))))
+        .done(&format!("child in {}", run.display()));
+    (ran.stdout, ran.stderr)
 }
 
 /// Counts the matching calls of a fault-free run per (op, target).
@@ -1133,22 +1123,13 @@ fn repro_scenario(scenario: &str, dir: &Path, out: &mut impl Write) {
 fn run_repro(scenario: &str, fault: &[(&str, &str)]) -> (tempfile::TempDir, Vec<String>) {
     let root = test_root();
     let shim = build_shim(root.path()).expect("cc is needed for this test");
-    let out = fault_child(&shim, &root.path().join("run"))
-        .env(SCENARIO_ENV, scenario)
-        .envs(fault.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let lines: Vec<String> = stdout
-        .lines()
-        .filter(|l| l.starts_with("S "))
-        .map(String::from)
-        .collect();
-    eprintln!(
-        "{}\n{}",
-        lines.join("\n"),
-        String::from_utf8_lossy(&out.stderr)
+    let ran = child::run(
+        fault_child(&shim, &root.path().join("run"))
+            .env(SCENARIO_ENV, scenario)
+            .envs(fault.iter().copied()),
     );
+    let lines = ran.lines_with(&["S "]);
+    eprintln!("{}\n{}", lines.join("\n"), ran.stderr);
     (root, lines)
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 use common::shim::{FAILING_LOG_HEADER, SLOW_FALLOCATE_FAILS};
-use common::{opts, within};
+use common::{child, opts, within};
 
 use std::time::Duration;
 
@@ -213,14 +213,7 @@ fn a_failed_creation_strands_readers_on_a_dead_change_counter() {
     let lib = SLOW_FALLOCATE_FAILS.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
     std::fs::create_dir(&dir).unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "review_child_failed_create",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = child::command("review_child_failed_create")
         .env("REVIEW_DIR", &dir)
         .env("LD_PRELOAD", &lib)
         .spawn()
@@ -346,25 +339,17 @@ fn a_trim_that_keeps_the_salt_hides_every_later_write() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = FAILING_LOG_HEADER.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "review_child_trimfail",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("REVIEW_DIR", &dir)
-        .env("LD_PRELOAD", &lib)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let ran = child::run(
+        child::command("review_child_trimfail")
+            .env("REVIEW_DIR", &dir)
+            .env("LD_PRELOAD", &lib),
+    );
+    let text = ran.stdout + &ran.stderr;
     for l in text
         .lines()
         .filter(|l| l.contains("child") || l.contains("BUG") || l.contains("panicked"))
     {
         println!("{l}");
     }
-    assert!(out.status.success(), "child failed");
+    assert!(ran.status.success(), "child failed");
 }

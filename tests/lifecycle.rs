@@ -244,25 +244,15 @@ fn build_shim(root: &Path) -> Option<PathBuf> {
         .ok()
 }
 
-/// Runs the child `what` on `dir` with `env`; returns its `S`/`L` lines.
+/// Runs the child `what` on `dir` with `env`; returns its `S`/`L`/`N` lines.
 fn run_child(what: &str, dir: &Path, env: &[(&str, &str)]) -> Vec<String> {
-    let out = child::command("lifecycle_child_process")
-        .env(CHILD_ENV, format!("{what} {}", dir.display()))
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.lines().any(|l| l == "D"),
-        "child {what} failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    stdout
-        .lines()
-        .filter(|l| l.starts_with("S ") || l.starts_with("L ") || l.starts_with("N "))
-        .map(String::from)
-        .collect()
+    child::run(
+        child::command("lifecycle_child_process")
+            .env(CHILD_ENV, format!("{what} {}", dir.display()))
+            .envs(env.iter().copied()),
+    )
+    .done(&format!("child {what}"))
+    .lines_with(&["S ", "L ", "N "])
 }
 
 /// Finding 6, a creation that fails halfway: the first open of a new store

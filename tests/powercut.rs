@@ -156,7 +156,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::c_void;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1275,6 +1274,17 @@ impl RunDir {
             trace: dir.join("trace"),
         }
     }
+
+    /// The environment of a process under the recorder on this run: the
+    /// shim, what it watches, where it writes, and its kill point (0: none).
+    fn recorder_env(&self, shim: &Path, kill_at: u64) -> [(&'static str, String); 4] {
+        [
+            ("LD_PRELOAD", shim.display().to_string()),
+            ("PCUT_ROOT", self.root.display().to_string()),
+            ("PCUT_TRACE", self.trace.display().to_string()),
+            ("PCUT_KILL_AT", kill_at.to_string()),
+        ]
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -1292,29 +1302,23 @@ fn run_child(
     kill_at: Option<u64>,
     tear: bool,
 ) -> ChildEnd {
-    let mut cmd = child::command("powercut_child");
-    cmd.env(CHILD_ENV, spec.encode())
-        .env("LD_PRELOAD", shim)
-        .env("PCUT_ROOT", &run.root)
-        .env("PCUT_TRACE", &run.trace)
-        .env("PCUT_TEAR", if tear { "1" } else { "0" })
-        .env("PCUT_KILL_AT", kill_at.unwrap_or(0).to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let ran = child::run(
+        child::command("powercut_child")
+            .env(CHILD_ENV, spec.encode())
+            .envs(run.recorder_env(shim, kill_at.unwrap_or(0)))
+            .env("PCUT_TEAR", if tear { "1" } else { "0" })
+            .stdout(Stdio::null()),
+    );
     use std::os::unix::process::ExitStatusExt;
-    match (status.success(), status.signal()) {
+    match (ran.status.success(), ran.status.signal()) {
         (true, _) => ChildEnd::Finished,
         (false, Some(9)) if kill_at.is_some() || spec.script != "random" => ChildEnd::Killed,
-        _ => panic!("workload child ({}) failed: {status}\n{err}", spec.encode()),
+        _ => panic!(
+            "workload child ({}) failed: {}\n{}",
+            spec.encode(),
+            ran.status,
+            ran.stderr
+        ),
     }
 }
 
@@ -1433,12 +1437,9 @@ impl Readers {
             .map(|i| {
                 let mut env = vec![
                     (READER_ENV, store.display().to_string()),
-                    ("LD_PRELOAD", shim.display().to_string()),
-                    ("PCUT_ROOT", run.root.display().to_string()),
-                    ("PCUT_TRACE", run.trace.display().to_string()),
                     ("PCUT_STRICT", "1".to_string()),
-                    ("PCUT_KILL_AT", "0".to_string()),
                 ];
+                env.extend(run.recorder_env(shim, 0));
                 if control {
                     env.push(("VECSTORE_POWERCUT_READER_CONTROL", "1".to_string()));
                 }

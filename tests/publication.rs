@@ -5,13 +5,12 @@
 //! or a reader hung.
 
 mod common;
+use common::peer::Peer;
 use common::shim::{FAULTINJECT, SLOW_FAILING_FDATASYNC, SLOW_FALLOCATE_FAILS, SLOW_LOG_PREAD};
-use common::{crc32, opts, within};
+use common::{child, crc32, opts, within};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use vecstore::{Durability, Options, Store};
@@ -261,46 +260,23 @@ fn publication_child() {
     }
 }
 
-/// A running child and the "@ " lines it printed.
-struct Kid {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
+/// A running child (its "@ " lines are echoed as they are read).
+struct Kid(Peer);
 
 impl Kid {
     fn spawn(role: &str, dir: &Path, env: &[(&str, &str)]) -> Kid {
-        let mut cmd = common::child::command("publication_child");
-        cmd.env("PUBLICATION_ROLE", role)
-            .env("PUBLICATION_DIR", dir)
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("@ ") {
-                    println!("  [child] {rest}");
-                    if tx.send(rest.to_string()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Kid { child, lines }
+        let mut env: Vec<(&str, String)> = env.iter().map(|&(k, v)| (k, v.to_string())).collect();
+        env.push(("PUBLICATION_ROLE", role.to_string()));
+        env.push(("PUBLICATION_DIR", dir.display().to_string()));
+        Kid(Peer::spawn("publication_child", role, &env))
     }
 
     /// The next line that starts with `prefix` (waits up to 60 s).
-    fn expect(&self, prefix: &str) -> String {
+    fn expect(&mut self, prefix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no line {prefix:?} from the child"));
+            let line = self.0.recv_by(deadline);
+            println!("  [child] {line}");
             if line.starts_with(prefix) {
                 return line;
             }
@@ -309,8 +285,10 @@ impl Kid {
 
     /// Closes its stdin and waits for it.
     fn finish(mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
+        for line in self.0.finish().1 {
+            println!("  [child] {line}");
+        }
+        eprint!("{}", self.0.stderr_text());
     }
 }
 
@@ -330,7 +308,7 @@ fn a_stale_lock_probe_shows_a_failed_fsync_write() {
     let dir = tmp.path().join("store");
     std::fs::create_dir(&dir).unwrap();
 
-    let creator = Kid::spawn(
+    let mut creator = Kid::spawn(
         "create_fail",
         &dir,
         &[("LD_PRELOAD", slow.to_str().unwrap())],
@@ -356,7 +334,7 @@ fn a_stale_lock_probe_shows_a_failed_fsync_write() {
         "the failed creation removed LOCK"
     );
 
-    let writer = Kid::spawn(
+    let mut writer = Kid::spawn(
         "fsync_writer",
         &dir,
         &[
@@ -416,7 +394,7 @@ fn reader_vs_new_writer_nth(
     let slow = SLOW_LOG_PREAD.build(tmp).expect("cc");
     let faults = FAULTINJECT.build(tmp).expect("cc");
     let mark = tmp.join("paused");
-    let reader = Kid::spawn(
+    let mut reader = Kid::spawn(
         "reader",
         dir,
         &[
@@ -428,7 +406,7 @@ fn reader_vs_new_writer_nth(
         ],
     );
     wait_for(&mark);
-    let writer = Kid::spawn(
+    let mut writer = Kid::spawn(
         "fsync_writer",
         dir,
         &[
@@ -465,7 +443,7 @@ fn reader_vs_new_writer_nth(
 fn a_reader_opening_beside_a_starting_writer_shows_a_failed_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
     let dir = tmp.path().join("store");
-    let w0 = Kid::spawn("flush_then_die", &dir, &[]);
+    let mut w0 = Kid::spawn("flush_then_die", &dir, &[]);
     w0.expect("put1 ok");
     w0.finish();
     let (shown, fresh) = reader_vs_new_writer(tmp.path(), &dir, "records");
@@ -491,7 +469,7 @@ fn a_reader_opening_beside_a_starting_writer_shows_a_failed_fsync_write() {
 fn a_stale_page_after_a_power_cut_shows_a_failed_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
     let dir = tmp.path().join("store");
-    let w1 = Kid::spawn("flush3_then_die", &dir, &[]);
+    let mut w1 = Kid::spawn("flush3_then_die", &dir, &[]);
     w1.expect("puts ok");
     w1.finish();
     // The power cut: the page was written back, the log's appends were not.
@@ -524,7 +502,7 @@ fn a_flush_write_publishes_a_pending_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
     let shim = SLOW_FAILING_FDATASYNC.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
-    let kid = Kid::spawn(
+    let mut kid = Kid::spawn(
         "mode_switch",
         &dir,
         &[
@@ -552,7 +530,7 @@ fn a_checkpoint_publishes_a_pending_fsync_write_that_then_fails() {
     let tmp = common::test_root("vecstore-publication-");
     let shim = SLOW_FAILING_FDATASYNC.build(tmp.path()).expect("cc");
     let dir = tmp.path().join("store");
-    let kid = Kid::spawn(
+    let mut kid = Kid::spawn(
         "checkpoint_during_fsync",
         &dir,
         &[
@@ -593,9 +571,10 @@ fn a_writer_open_on_a_full_disk_dies_of_sigbus() {
     std::fs::create_dir(&mnt).unwrap();
     let exe = std::env::current_exe().unwrap();
     let script = format!(
-        "mount -t tmpfs -o size=2m tmpfs '{}' && exec '{}' publication_child --exact --ignored --nocapture --test-threads=1",
+        "mount -t tmpfs -o size=2m tmpfs '{}' && exec '{}' {}",
         mnt.display(),
-        exe.display()
+        exe.display(),
+        child::args("publication_child").join(" ")
     );
     let out = std::process::Command::new("unshare")
         .args(["-m", "sh", "-c", &script])
@@ -631,7 +610,7 @@ fn a_writer_open_on_a_full_disk_dies_of_sigbus() {
 fn a_reader_polling_beside_a_starting_writer_shows_a_failed_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
     let dir = tmp.path().join("store");
-    let w0 = Kid::spawn("killed_before_trim", &dir, &[]);
+    let mut w0 = Kid::spawn("killed_before_trim", &dir, &[]);
     w0.expect("killed before trim");
     w0.finish();
     let (shown, fresh) = reader_vs_new_writer(tmp.path(), &dir, "records");
@@ -653,7 +632,7 @@ fn a_reader_polling_beside_a_starting_writer_shows_a_failed_fsync_write() {
 fn a_reader_polling_an_empty_log_beside_a_starting_writer_shows_a_failed_fsync_write() {
     let tmp = common::test_root("vecstore-publication-");
     let dir = tmp.path().join("store");
-    let w0 = Kid::spawn("create_close", &dir, &[]);
+    let mut w0 = Kid::spawn("create_close", &dir, &[]);
     w0.expect("closed");
     w0.finish();
     let (shown, fresh) = reader_vs_new_writer_nth(tmp.path(), &dir, "header", "2");

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{child, env_u64};
 
@@ -46,13 +46,16 @@ impl Peer {
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix(PREFIX) {
+            let mut out = BufReader::new(stdout);
+            let mut line = String::new();
+            // A line is complete with its newline: a kill may cut the last.
+            while out.read_line(&mut line).unwrap_or(0) > 0 && line.ends_with('\n') {
+                if let Some(rest) = line.trim_end_matches('\n').strip_prefix(PREFIX) {
                     if tx.send(rest.to_string()).is_err() {
                         break;
                     }
                 }
+                line.clear();
             }
         });
         let mut err = child.stderr.take().unwrap();
@@ -89,7 +92,14 @@ impl Peer {
 
     /// The next line; panics (with the child's stderr) if it exits first.
     pub fn recv(&mut self) -> String {
-        match self.lines.recv_timeout(hang_limit()) {
+        self.recv_by(Instant::now() + hang_limit())
+    }
+
+    /// Like [`Peer::recv`], but kills the child and panics if no line comes
+    /// by `deadline` (instead of the watchdog's limit).
+    pub fn recv_by(&mut self, deadline: Instant) -> String {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
             Ok(line) => line,
             Err(RecvTimeoutError::Disconnected) => {
                 let why = self.death();
@@ -97,11 +107,7 @@ impl Peer {
             }
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
-                panic!(
-                    "{}: no answer within {:?}: hung (killed)",
-                    self.name,
-                    hang_limit()
-                )
+                panic!("{}: no answer within {left:?}: hung (killed)", self.name)
             }
         }
     }
@@ -115,6 +121,14 @@ impl Peer {
     /// Lines already received, without waiting.
     pub fn drain(&mut self) -> Vec<String> {
         self.lines.try_iter().collect()
+    }
+
+    /// How it exited, if it has (without waiting).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().unwrap();
+        }
+        self.status
     }
 
     /// SIGKILL, and waits for it; returns every line it printed that was
