@@ -40,26 +40,22 @@ count_cargo build/cargo-aarch64.log
 step "ABI check (ctest2)"
 cargo run --locked -q -p vecstore-systest
 
-# The three CMake builds run one after another and share one cargo build.
+# The four CMake builds run one after another and share one cargo build.
 cargo_dir="-DVECSTORE_CARGO_TARGET_DIR=$root/build/cargo-target"
-
-step "C tests (CMake + ctest)"
-cmake -S . -B build/c -DCMAKE_BUILD_TYPE=Debug "$cargo_dir" >/dev/null
-cmake --build build/c -j2
-ctest --test-dir build/c --output-on-failure | tee build/ctest-c.log
-count_ctest build/ctest-c.log
-
-step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DVECSTORE_SANITIZE=ON "$cargo_dir" >/dev/null
-cmake --build build/asan -j2
-ctest --test-dir build/asan --output-on-failure | tee build/ctest-asan.log
-count_ctest build/ctest-asan.log
-
-step "C tests under valgrind memcheck"
-cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DVECSTORE_VALGRIND=ON "$cargo_dir" >/dev/null
-cmake --build build/valgrind -j2
-ctest --test-dir build/valgrind --output-on-failure | tee build/ctest-valgrind.log
-count_ctest build/ctest-valgrind.log
+# c_tests DIR TITLE CMAKE_ARGS...: configure build/DIR, build it, run its ctest.
+c_tests() {
+  local dir=$1 title=$2
+  shift 2
+  step "C tests $title"
+  cmake -S . -B "build/$dir" "$@" "$cargo_dir" >/dev/null
+  cmake --build "build/$dir" -j2
+  ctest --test-dir "build/$dir" --output-on-failure | tee "build/ctest-$dir.log"
+  count_ctest "build/ctest-$dir.log"
+}
+c_tests c "(CMake + ctest, Debug)" -DCMAKE_BUILD_TYPE=Debug
+c_tests release "in Release (-O2: warnings only the optimiser sees)" -DCMAKE_BUILD_TYPE=Release
+c_tests asan "under AddressSanitizer + UndefinedBehaviorSanitizer" -DCMAKE_BUILD_TYPE=Debug -DVECSTORE_SANITIZE=ON
+c_tests valgrind "under valgrind memcheck" -DCMAKE_BUILD_TYPE=Debug -DVECSTORE_VALGRIND=ON
 
 step "install, then consumers via find_package and pkg-config"
 prefix="$root/build/prefix"
