@@ -6,16 +6,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
-need=()
-for tool in cmake:cmake clang:clang valgrind:valgrind pkg-config:pkg-config; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  step "installing ${need[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. scripts/need.sh
+need cmake:cmake clang:clang valgrind:valgrind pkg-config:pkg-config
 
 step "format and lint"
 cargo fmt --all -- --check
