@@ -28,14 +28,9 @@ fail() {
     failed+=("$*")
 }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
-}
-
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get install -y -q "$@" || { as_root apt-get update -q && as_root apt-get install -y -q "$@"; }
-}
+# need CMD:PKG and need_packages PKG: apt-get installs of what is missing.
+# shellcheck source=../scripts/need.sh
+. "$HERE/../scripts/need.sh"
 
 step "vecstore install in $PREFIX"
 for f in include/vecstore.h lib/pkgconfig/vecstore.pc; do
@@ -53,12 +48,8 @@ export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # ---------------------------------------------------------------- Go
 step "Go: toolchain"
-if ! command -v go >/dev/null; then
-    apt_install golang-go || fail "apt-get install golang-go"
-fi
-if ! command -v pkg-config >/dev/null; then
-    apt_install pkg-config || fail "apt-get install pkg-config"
-fi
+need go:golang-go || fail "apt-get install golang-go"
+need pkg-config:pkg-config || fail "apt-get install pkg-config"
 if command -v go >/dev/null && command -v pkg-config >/dev/null; then
     go version
     echo "pkg-config vecstore: $(pkg-config --cflags --libs vecstore)"
@@ -91,7 +82,7 @@ if ! zig_ok; then
     export PYTHONPATH="$ZIG_PKG_DIR${PYTHONPATH:+:$PYTHONPATH}"
     if ! zig_ok; then
         if ! python3 -m pip --version >/dev/null 2>&1; then
-            apt_install python3-pip || fail "apt-get install python3-pip"
+            need_packages python3-pip || fail "apt-get install python3-pip"
         fi
         python3 -m pip install --quiet --disable-pip-version-check --target "$ZIG_PKG_DIR" \
             "ziglang==$ZIG_VERSION" || fail "pip install ziglang==$ZIG_VERSION"

@@ -180,11 +180,13 @@ static inline void vt_cleanup_tmpdirs_(void) {
 static inline const char *vt_tmpdir(const char *tag) {
   char buf[256];
   char *dir;
+  int len;
   if (vt_owner_pid_ == 0) {
     vt_owner_pid_ = getpid();
     atexit(vt_cleanup_tmpdirs_);
   }
-  snprintf(buf, sizeof buf, "/tmp/vecstore-%s-XXXXXX", tag);
+  len = snprintf(buf, sizeof buf, "/tmp/vecstore-%s-XXXXXX", tag);
+  CHECK_MSG(len >= 0 && (size_t)len < sizeof buf, "temp dir tag too long: %s", tag);
   if (mkdtemp(buf) == NULL) {
     perror("mkdtemp");
     vt_die_();
@@ -251,7 +253,9 @@ static inline uint64_t vt_dir_digest_(const char *dir, uint64_t h) {
   for (i = 0; i < n; i++) {
     char path[4096];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    int len;
+    len = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    CHECK_MSG(len >= 0 && (size_t)len < sizeof path, "path too long: %s/%s", dir, names[i]);
     h = vt_fnv_(h, names[i], strlen(names[i]) + 1);
     CHECK(lstat(path, &st) == 0);
     if (S_ISDIR(st.st_mode)) {

@@ -6,14 +6,8 @@
 # Usage: scripts/aarch64.sh [cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
-command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. scripts/need.sh
+need qemu-aarch64:qemu-user aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu,libc6-dev-arm64-cross
 rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
   || rustup target add aarch64-unknown-linux-gnu
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc

@@ -53,9 +53,14 @@ libdir=$(pkg-config --variable=libdir vecstore)
 "$cc" -std=c11 -Wall -Wextra -Werror "$here/main.c" -o "$work/pc_shared" \
   $(pkg-config --cflags --libs vecstore)
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_shared"
-# The loader must find it by SONAME (libvecstore.so.N), which the install provides.
+# The loader must find it by its SONAME (libvecstore.so.0.MINOR while the major
+# version is 0, libvecstore.so.MAJOR from 1.0 on), which the install provides.
 ldd_line=$(LD_LIBRARY_PATH="$libdir" ldd "$work/pc_shared" | grep libvecstore)
 echo "   ldd: $ldd_line"
+if [[ $ldd_line != *"=> $libdir/"* ]]; then
+  echo "check.sh: pc_shared does not find libvecstore in $libdir" >&2
+  exit 1
+fi
 
 # Static: -lvecstore resolved to libvecstore.a, plus Libs.private.
 static_libs=$(pkg-config --static --libs vecstore | sed 's/-lvecstore/-Wl,-Bstatic -lvecstore -Wl,-Bdynamic/')
