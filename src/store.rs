@@ -1,4 +1,5 @@
-//! The store handle: the write path, reads, barriers and statistics.
+//! The store handle: the write path, reads, barriers and statistics; slot
+//! allocation and segment growth in `growth`.
 //!
 //! Concurrency: one `Mutex<Writer>` serializes every change (log append, slot
 //! allocation, segment growth, checkpoint, compaction); the index sits behind
@@ -9,7 +10,6 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -25,11 +25,10 @@ use crate::options::{Durability, Options};
 use crate::recovery::{recover, remove_new_store, segment_files, Recovered};
 use crate::segment::{self, Segment};
 use crate::shards::ShardedLock;
+use growth::Growth;
 
-/// Slots in a new store's first segment unless `initial_capacity` says otherwise.
-const DEFAULT_FIRST_SEGMENT_SLOTS: u64 = 4096;
-/// Largest segment grown by policy (a single bigger batch still gets room).
-const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+mod growth;
+
 /// Changes since the last checkpoint that never trigger one by themselves.
 const DELTA_FLOOR: u64 = 1 << 20;
 /// Default of `Options::auto_checkpoint_log_bytes`.
@@ -84,10 +83,10 @@ pub(crate) struct Writer {
     log: Option<Log>,
     /// Sequence number of the last record written or replayed.
     lsn: u64,
-    next_segment: u32,
+    /// New segments' ids, sizes and creation times.
+    growth: Growth,
     /// Segment that appends go to, if it has room.
     pub(crate) active: Option<u32>,
-    first_segment_slots: u64,
     /// Log size past which a write triggers a checkpoint.
     auto_checkpoint_log_bytes: u64,
     /// Segments written since the last checkpoint, to sync before the next one.
@@ -96,7 +95,6 @@ pub(crate) struct Writer {
     pub(crate) dirty: bool,
     /// Where recovery found the log's valid prefix to end, until the log is opened.
     recovered_log: LogState,
-    grow_ns: Vec<u64>,
     buf: Vec<u8>,
     /// A failed segment fdatasync: its dirty pages may be gone, so no later
     /// checkpoint could be trusted.
@@ -192,10 +190,6 @@ impl Store {
         lock: Option<DirLock>,
         follow: Option<Follower>,
     ) -> Store {
-        let first_segment_slots = match options.initial_capacity {
-            0 => DEFAULT_FIRST_SEGMENT_SLOTS,
-            n => n,
-        };
         let active = rec
             .index
             .segments()
@@ -210,9 +204,8 @@ impl Store {
                 durability: options.durability,
                 log: None,
                 lsn: rec.lsn,
-                next_segment: rec.next_segment,
+                growth: Growth::new(rec.next_segment, options.initial_capacity),
                 active,
-                first_segment_slots,
                 auto_checkpoint_log_bytes: match options.auto_checkpoint_log_bytes {
                     0 => DEFAULT_AUTO_CHECKPOINT_LOG_BYTES,
                     n => n,
@@ -220,7 +213,6 @@ impl Store {
                 unsynced: rec.touched,
                 dirty: rec.needs_checkpoint,
                 recovered_log: rec.log,
-                grow_ns: Vec::new(),
                 buf: Vec::new(),
                 sync_failure: None,
                 changes: None,
@@ -561,10 +553,6 @@ impl Store {
             })
             .sum();
         let live_bytes = vectors * slot_bytes;
-        let mut grow = w.grow_ns.clone();
-        grow.sort_unstable();
-        let percentile =
-            |p: usize| grow.get((grow.len() * p / 100).min(grow.len().saturating_sub(1)));
         Stats {
             vectors,
             dimension: self.dimension,
@@ -577,9 +565,7 @@ impl Store {
                 1.0 - live_bytes as f64 / (held * slot_bytes) as f64
             },
             guards_outstanding: self.pins.outstanding(),
-            capacity_grows: grow.len() as u64,
-            grow_p50_ns: percentile(50).copied().unwrap_or(0),
-            grow_p99_ns: percentile(99).copied().unwrap_or(0),
+            ..w.growth.stats()
         }
     }
 
@@ -678,55 +664,6 @@ impl Store {
         index.delta_len() > (index.len() / 8).max(DELTA_FLOOR)
     }
 
-    /// A segment with room for `count` consecutive slots starting at its `used`,
-    /// growing by policy when the active segment lacks room.
-    pub(crate) fn allocate(&self, w: &mut Writer, count: u64) -> Result<Arc<Segment>> {
-        if let Some(active) = w.active {
-            let index = self.index.read();
-            let slots = index.segment(active).expect("active segment is indexed");
-            if slots.room() >= count {
-                return Ok(slots.segment.clone());
-            }
-        }
-        let capacity = self.growth_capacity(w, count);
-        self.grow(w, capacity)
-    }
-
-    /// Geometric growth (a new segment as large as all used so far), at least
-    /// the first segment's size, at most `MAX_SEGMENT_BYTES`, and never less
-    /// than `count`.
-    fn growth_capacity(&self, w: &Writer, count: u64) -> u64 {
-        let slot_size = segment::slot_size(self.dimension) as u64;
-        let used: u64 = self.index.read().segments().map(|s| s.used).sum();
-        used.max(w.first_segment_slots)
-            .min((MAX_SEGMENT_BYTES / slot_size).max(1))
-            .max(count)
-    }
-
-    /// Creates a new active segment of `capacity` slots.
-    pub(crate) fn grow(&self, w: &mut Writer, capacity: u64) -> Result<Arc<Segment>> {
-        segment::check_capacity(self.dimension, capacity)?;
-        let started = Instant::now();
-        // The segment that stops taking writes gives back its descriptor (a
-        // store holds one for its active segment only, whatever its size);
-        // the next checkpoint syncs it through a new one.
-        if let Some(a) = w.active {
-            if let Some(old) = self.index.read().segment(a) {
-                old.segment.release_file();
-            }
-        }
-        // The id is used up even if creation fails halfway: a file left
-        // behind is an orphan for the next open to remove, never a clash.
-        let id = w.next_segment;
-        w.next_segment += 1;
-        let seg = Arc::new(Segment::create(&self.dir, id, self.dimension, capacity)?);
-        sync_dir(&self.dir)?;
-        w.grow_ns.push(started.elapsed().as_nanos() as u64);
-        w.active = Some(id);
-        self.index.write().add_segment(seg.clone(), 0);
-        Ok(seg)
-    }
-
     /// Checkpoint with the writer held: sync written segments, replace the
     /// checkpoint file, then trim the log (only once the checkpoint is durable).
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
@@ -753,7 +690,12 @@ impl Store {
                 return Err(err);
             }
         }
-        let bytes = checkpoint::encode(self.dimension, w.lsn, w.next_segment, &self.index.read());
+        let bytes = checkpoint::encode(
+            self.dimension,
+            w.lsn,
+            w.growth.next_segment(),
+            &self.index.read(),
+        );
         let cp = checkpoint::write(&self.dir, &bytes)?;
         drop(bytes);
         self.index.write().rebase(Arc::new(cp));

@@ -11,23 +11,9 @@ use crate::args::{usage_error, Opt, Parsed, Spec};
 use crate::fail::{code, Failure};
 use crate::formats;
 use crate::progress::Progress;
+use crate::report::Report;
 use crate::store::{library_version, open_read_only, open_writer, segment_files};
 use crate::transfer;
-
-/// What a successful command prints on stdout, and its exit code.
-pub struct Report {
-    pub out: String,
-    pub code: u8,
-}
-
-impl Report {
-    pub fn ok(out: String) -> Report {
-        Report {
-            out,
-            code: code::OK,
-        }
-    }
-}
 
 pub struct Command {
     pub spec: Spec,

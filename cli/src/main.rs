@@ -6,14 +6,16 @@ mod commands;
 mod fail;
 mod formats;
 mod progress;
+mod report;
 mod store;
 mod transfer;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use commands::{Report, COMMANDS};
+use commands::COMMANDS;
 use fail::{code, Failure, EXIT_CODES};
+use report::Report;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();

@@ -5,10 +5,10 @@ use std::path::Path;
 use vecstore::{Durability, ErrorKind, Options, Store};
 
 use crate::args::{usage_error, Parsed, Spec};
-use crate::commands::Report;
 use crate::fail::Failure;
 use crate::formats::{self, check_finite, IdReader, VectorReader};
 use crate::progress::Progress;
+use crate::report::Report;
 use crate::store::{open, open_read_only};
 
 pub const DURABILITIES: &[(&str, Durability)] = &[
