@@ -75,6 +75,16 @@ impl Error {
         &self.message
     }
 
+    /// An error of the same kind and cause, with another message (one that
+    /// quotes this error).
+    pub(crate) fn context(&self, message: String) -> Error {
+        Error {
+            kind: self.kind,
+            message,
+            cause: self.cause.clone(),
+        }
+    }
+
     /// The OS error number, when an OS call failed.
     pub fn raw_os_error(&self) -> Option<i32> {
         self.cause.as_ref().and_then(|e| e.raw_os_error())

@@ -613,10 +613,9 @@ impl Store {
         }
         let w = self.writer.lock();
         if let Some(err) = w.failure() {
-            return Err(Error::new(
-                err.kind(),
-                format!("the store refuses writes after an earlier failure ({err}); reopen it to recover"),
-            ));
+            return Err(err.context(format!(
+                "the store refuses writes after an earlier failure ({err}); reopen it to recover"
+            )));
         }
         Ok(w)
     }

@@ -420,6 +420,7 @@ fn reference_search(
                         1.0 - dot / (n(q) * n(v))
                     }
                 }
+                other => unimplemented!("no reference for {other:?}"),
             };
             (d, *id)
         })

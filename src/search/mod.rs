@@ -19,8 +19,10 @@ use kernels::{kernels, Kernels, Tile};
 
 mod kernels;
 
-/// How distance is measured; smaller is always closer.
+/// How distance is measured; smaller is always closer. Later versions may
+/// add metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Metric {
     /// Squared Euclidean distance.
     L2,
