@@ -23,6 +23,8 @@ const DIM: u32 = 4;
 const CAPACITY: u64 = 24;
 const INDEX: &str = "index.vsi";
 const LOG: &str = "wal.log";
+/// The publication page a writer makes; the target does not write it.
+const CHANGES: &str = vecstore::layout::changes::FILE_NAME;
 const SEGMENT: &str = "seg-0000000001.vec";
 /// Bytes of a log record before its payload.
 const RECORD_HEADER: usize = record::LEN;
@@ -45,7 +47,7 @@ impl Files {
             .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
             .collect::<Result<_>>()?;
         names.sort();
-        let expected = ["LOCK", INDEX, SEGMENT, LOG];
+        let expected = [CHANGES, "LOCK", INDEX, SEGMENT, LOG];
         if names != expected {
             return Err(format!("store files {names:?}, expected {expected:?}").into());
         }
