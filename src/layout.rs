@@ -25,7 +25,12 @@ const U64: usize = 8;
 pub mod header {
     use super::{U32, U64};
 
-    /// The file kind's 8-byte magic.
+    /// Where the file kind's magic is (its bytes: [`checkpoint::MAGIC`],
+    /// [`log::MAGIC`], [`segment::MAGIC`]).
+    ///
+    /// [`checkpoint::MAGIC`]: super::checkpoint::MAGIC
+    /// [`log::MAGIC`]: super::log::MAGIC
+    /// [`segment::MAGIC`]: super::segment::MAGIC
     pub const MAGIC: usize = 0;
     /// Bytes of the magic.
     pub const MAGIC_LEN: usize = U64;
