@@ -2,8 +2,9 @@
 //! what they may see: which log generation, and how far into it.
 //!
 //! File `CHANGES`: one page, mapped shared — read-write by the writer,
-//! read-only by readers. At [`at::WORD`], alone on its cache line, a `u64`
-//! publication counter; at [`at::SLOTS`], two slots of `gen, salt, end`.
+//! read-only by readers. At [`layout::COUNTER`], alone on its cache line, a
+//! `u64` publication counter; at [`layout::SLOTS`], two slots of `gen, salt,
+//! end` ([`crate::layout::changes`] names every offset).
 //! Publication `g` lives in slot `g % 2`: the writer fills the other slot,
 //! then stores the counter (Release), as LMDB alternates two meta pages. A
 //! reader loads the counter (Acquire) — one load per call when nothing
@@ -35,24 +36,9 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::files::allocate;
+use crate::layout::changes::{self as layout, slot as in_slot, FILE_LEN, SLOT_COUNT};
 
-/// Name of the file inside a store directory.
-pub(crate) const FILE_NAME: &str = "CHANGES";
-/// Bytes of the file: one page.
-const FILE_LEN: u64 = 4096;
-
-/// Offsets in the page.
-mod at {
-    /// The publication counter, on a cache line of its own.
-    pub(super) const WORD: usize = 64;
-    /// Two slots, each on a cache line of its own.
-    pub(super) const SLOTS: usize = 128;
-    pub(super) const SLOT_BYTES: usize = 64;
-    /// In a slot: the publication number it holds, the salt, the end.
-    pub(super) const GEN: usize = 0;
-    pub(super) const SALT: usize = 8;
-    pub(super) const END: usize = 16;
-}
+pub(crate) use crate::layout::changes::FILE_NAME;
 
 /// What readers may show: the log generation `salt`, up to file offset `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,18 +127,22 @@ impl ChangeCounter {
 
     /// Fills the slot the next publication uses, then names it.
     fn store(&self, published: Published) {
-        let next = self.word(at::WORD).load(Ordering::Relaxed).wrapping_add(1);
-        let slot = at::SLOTS + (next % 2) as usize * at::SLOT_BYTES;
+        let next = self
+            .word(layout::COUNTER)
+            .load(Ordering::Relaxed)
+            .wrapping_add(1);
+        let slot = layout::slot_at((next % SLOT_COUNT) as usize);
         // Readers of publication `next - 2`, which this slot held, re-check
         // the counter after reading and retry: the release fence orders the
         // counter's earlier value before these stores for them.
         fence(Ordering::Release);
-        self.word(slot + at::GEN).store(next, Ordering::Relaxed);
-        self.word(slot + at::SALT)
+        self.word(slot + in_slot::GEN)
+            .store(next, Ordering::Relaxed);
+        self.word(slot + in_slot::SALT)
             .store(published.salt, Ordering::Relaxed);
-        self.word(slot + at::END)
+        self.word(slot + in_slot::END)
             .store(published.end, Ordering::Relaxed);
-        self.word(at::WORD).store(next, Ordering::Release);
+        self.word(layout::COUNTER).store(next, Ordering::Release);
     }
 }
 
@@ -180,7 +170,7 @@ impl ChangeWatch {
 
     /// The publication counter now: one load.
     pub(crate) fn counter(&self) -> u64 {
-        self.word(at::WORD).load(Ordering::Acquire)
+        self.word(layout::COUNTER).load(Ordering::Acquire)
     }
 
     /// The counter and the publication it names, read consistently. `None`
@@ -189,14 +179,14 @@ impl ChangeWatch {
     pub(crate) fn read(&self) -> (u64, Option<Published>) {
         loop {
             let counter = self.counter();
-            let slot = at::SLOTS + (counter % 2) as usize * at::SLOT_BYTES;
-            let gen = self.word(slot + at::GEN).load(Ordering::Relaxed);
+            let slot = layout::slot_at((counter % SLOT_COUNT) as usize);
+            let gen = self.word(slot + in_slot::GEN).load(Ordering::Relaxed);
             let published = Published {
-                salt: self.word(slot + at::SALT).load(Ordering::Relaxed),
-                end: self.word(slot + at::END).load(Ordering::Relaxed),
+                salt: self.word(slot + in_slot::SALT).load(Ordering::Relaxed),
+                end: self.word(slot + in_slot::END).load(Ordering::Relaxed),
             };
             fence(Ordering::Acquire);
-            if self.word(at::WORD).load(Ordering::Relaxed) == counter {
+            if self.word(layout::COUNTER).load(Ordering::Relaxed) == counter {
                 // Publication numbers start at 1: 0 is a page never filled.
                 return (
                     counter,

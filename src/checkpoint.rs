@@ -5,7 +5,7 @@
 //! cache that all processes share; only the segment table and the live-slot
 //! bitmaps (one bit per slot) are read and checked at open.
 //!
-//! Layout (little-endian; `at` names the header offsets):
+//! Layout (little-endian; [`crate::layout::checkpoint`] names every offset):
 //!
 //! | part | bytes |
 //! |---|---|
@@ -34,33 +34,16 @@ use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::map_read_only;
 use crate::index::{Index, SlotRef};
+use crate::layout::checkpoint::{
+    bitmap_words, body as at, bucket as in_bucket, segment_entry as entry, BITMAP_WORD_LEN,
+    BUCKETS_PER_PAGE, HEADER_LEN, MAGIC, PAGE_CRC_LEN, TABLE_PAGE,
+};
 use crate::segment::version_error;
 
-/// Name of the checkpoint file inside a store directory.
-pub(crate) const FILE_NAME: &str = "index.vsi";
-const MAGIC: [u8; 8] = *b"VECSIDX\0";
-const HEADER_LEN: usize = FileHeader::encoded_len(at::BODY_LEN);
+pub(crate) use crate::layout::checkpoint::{EMPTY, FILE_NAME};
+
 /// The header body of format 2 (a heap-loaded index), told apart from damage.
 const FORMAT_2_BODY_LEN: usize = 32;
-const SEGMENT_BYTES: usize = 24;
-const BUCKET_BYTES: usize = 16;
-/// The hash table starts page-aligned and is checked by pages of this size.
-const TABLE_PAGE: usize = 4096;
-const BUCKETS_PER_PAGE: u64 = (TABLE_PAGE / BUCKET_BYTES) as u64;
-/// The slot reference of a free bucket (segment id `u32::MAX` is never made).
-pub(crate) const EMPTY: u64 = u64::MAX;
-
-/// Offsets inside the header body (after magic, version, dimension).
-mod at {
-    pub(super) const LSN: usize = 0;
-    pub(super) const NEXT_SEGMENT: usize = 8;
-    pub(super) const SEGMENTS: usize = 12;
-    pub(super) const ENTRIES: usize = 16;
-    pub(super) const BUCKETS: usize = 24;
-    pub(super) const HASH_SEED: usize = 32;
-    pub(super) const META_CRC: usize = 40;
-    pub(super) const BODY_LEN: usize = 48;
-}
 
 /// The header body of a checkpoint file.
 struct CheckpointHeader {
@@ -75,7 +58,7 @@ struct CheckpointHeader {
 
 impl CheckpointHeader {
     fn encode(&self, dimension: u32) -> Vec<u8> {
-        let mut body = Vec::with_capacity(at::BODY_LEN);
+        let mut body = Vec::with_capacity(at::LEN);
         body.put_u64(self.lsn);
         body.put_u32(self.next_segment);
         body.put_u32(self.segments);
@@ -83,8 +66,8 @@ impl CheckpointHeader {
         body.put_u64(self.buckets);
         body.put_u64(self.hash_seed);
         body.put_u32(self.meta_crc);
-        body.put_u32(0);
-        debug_assert_eq!(body.len(), at::BODY_LEN);
+        body.put_u32(0); // at::RESERVED
+        debug_assert_eq!(body.len(), at::LEN);
         FileHeader {
             magic: MAGIC,
             dimension,
@@ -192,7 +175,7 @@ impl Checkpoint {
     fn from_file(file: &File, path: &Path) -> Result<Checkpoint> {
         let meta = file.metadata().map_err(|e| Error::io("stat", path, &e))?;
         let map = map_read_only(file, path)?;
-        let (dimension, body) = match FileHeader::decode(&MAGIC, &map, at::BODY_LEN) {
+        let (dimension, body) = match FileHeader::decode(&MAGIC, &map, at::LEN) {
             Ok(decoded) => decoded,
             Err(HeaderError::Corrupt(why)) => {
                 return Err(
@@ -226,29 +209,29 @@ impl Checkpoint {
         // The segment table, then each segment's bitmap: walk it with
         // checked arithmetic before trusting any length.
         let segments = h.segments as usize;
-        let mut meta_end = Some(HEADER_LEN + segments * SEGMENT_BYTES);
+        let mut meta_end = Some(HEADER_LEN + segments * entry::LEN);
         for i in 0..segments {
-            let e = HEADER_LEN + i * SEGMENT_BYTES;
-            if meta_end.is_none_or(|end| end > map.len()) || e + SEGMENT_BYTES > map.len() {
+            let e = HEADER_LEN + i * entry::LEN;
+            if meta_end.is_none_or(|end| end > map.len()) || e + entry::LEN > map.len() {
                 return bad("checkpoint segment table runs past the file".into());
             }
-            let words = u64_at(&map, e + 8).div_ceil(64);
+            let words = bitmap_words(u64_at(&map, e + entry::USED));
             meta_end = usize::try_from(words)
                 .ok()
-                .and_then(|w| w.checked_mul(8))
+                .and_then(|w| w.checked_mul(BITMAP_WORD_LEN))
                 .and_then(|b| meta_end?.checked_add(b));
         }
         let pages = h.buckets / BUCKETS_PER_PAGE;
         let page_crcs_at = meta_end;
         let meta_end = usize::try_from(pages)
             .ok()
-            .and_then(|p| p.checked_mul(4))
+            .and_then(|p| p.checked_mul(PAGE_CRC_LEN))
             .zip(meta_end)
             .and_then(|(b, end)| end.checked_add(b));
         let table_at = meta_end.map(|end| end.next_multiple_of(TABLE_PAGE));
         let file_len = table_at
             .zip(usize::try_from(h.buckets).ok())
-            .and_then(|(at, b)| b.checked_mul(BUCKET_BYTES)?.checked_add(at));
+            .and_then(|(at, b)| b.checked_mul(in_bucket::LEN)?.checked_add(at));
         let (Some(page_crcs_at), Some(meta_end), Some(table_at)) =
             (page_crcs_at, meta_end, table_at)
         else {
@@ -299,20 +282,20 @@ impl Checkpoint {
 
     /// Every segment the checkpoint knows, with its live-slot bitmap.
     pub(crate) fn segments(&self) -> Vec<SegmentEntry> {
-        let mut bits_at = HEADER_LEN + self.segments * SEGMENT_BYTES;
+        let mut bits_at = HEADER_LEN + self.segments * entry::LEN;
         (0..self.segments)
             .map(|i| {
-                let e = HEADER_LEN + i * SEGMENT_BYTES;
-                let used = u64_at(&self.map, e + 8);
-                let words = used.div_ceil(64) as usize;
+                let e = HEADER_LEN + i * entry::LEN;
+                let used = u64_at(&self.map, e + entry::USED);
+                let words = bitmap_words(used) as usize;
                 let live_bits = (0..words)
-                    .map(|w| u64_at(&self.map, bits_at + w * 8))
+                    .map(|w| u64_at(&self.map, bits_at + w * BITMAP_WORD_LEN))
                     .collect();
-                bits_at += words * 8;
+                bits_at += words * BITMAP_WORD_LEN;
                 SegmentEntry {
-                    id: u32_at(&self.map, e),
+                    id: u32_at(&self.map, e + entry::ID),
                     used,
-                    live: u64_at(&self.map, e + 16),
+                    live: u64_at(&self.map, e + entry::LIVE),
                     live_bits,
                 }
             })
@@ -326,12 +309,12 @@ impl Checkpoint {
         self.check_page(bucket / BUCKETS_PER_PAGE)?;
         // A table written by us always has a free bucket; a crafted one may not.
         for _ in 0..=self.mask {
-            let e = self.table_at + bucket as usize * BUCKET_BYTES;
-            let slot = u64_at(&self.map, e + 8);
+            let e = self.table_at + bucket as usize * in_bucket::LEN;
+            let slot = u64_at(&self.map, e + in_bucket::SLOT);
             if slot == EMPTY {
                 return Ok(None);
             }
-            if u64_at(&self.map, e) == id {
+            if u64_at(&self.map, e + in_bucket::ID) == id {
                 return Ok(Some(SlotRef(slot)));
             }
             bucket = (bucket + 1) & self.mask;
@@ -352,7 +335,7 @@ impl Checkpoint {
             return Ok(());
         }
         let start = self.table_at + page as usize * TABLE_PAGE;
-        let stored = u32_at(&self.map, self.page_crcs_at + page as usize * 4);
+        let stored = u32_at(&self.map, self.page_crcs_at + page as usize * PAGE_CRC_LEN);
         if checksum(&[&self.map[start..start + TABLE_PAGE]]) != stored {
             return Err(Error::corrupt(
                 &self.path,
@@ -371,8 +354,8 @@ impl Checkpoint {
     /// `(id, slot)` of every entry, in table order; call [`Self::check_table`] first.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (u64, SlotRef)> + '_ {
         self.map[self.table_at..]
-            .chunks_exact(BUCKET_BYTES)
-            .map(|b| (u64_at(b, 0), u64_at(b, 8)))
+            .chunks_exact(in_bucket::LEN)
+            .map(|b| (u64_at(b, in_bucket::ID), u64_at(b, in_bucket::SLOT)))
             .filter(|&(_, slot)| slot != EMPTY)
             .map(|(id, slot)| (id, SlotRef(slot)))
     }
@@ -394,12 +377,13 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
     let mut meta = Vec::new();
     for s in &segments {
         meta.put_u32(s.segment.id());
-        meta.put_u32(0);
+        meta.put_u32(0); // entry::RESERVED
         meta.put_u64(s.used);
         meta.put_u64(s.live);
     }
+    debug_assert_eq!(meta.len(), segments.len() * entry::LEN);
     for s in &segments {
-        for &word in &s.live_bits[..s.used.div_ceil(64) as usize] {
+        for &word in &s.live_bits[..bitmap_words(s.used) as usize] {
             meta.put_u64(word);
         }
     }
@@ -408,22 +392,22 @@ pub(crate) fn encode(dimension: u32, lsn: u64, next_segment: u32, index: &Index)
     let entries = index.entries().count() as u64;
     let buckets = bucket_count(entries);
     let pages = (buckets / BUCKETS_PER_PAGE) as usize;
-    let table_at = (HEADER_LEN + meta.len() + 4 * pages).next_multiple_of(TABLE_PAGE);
-    let mut out = vec![0u8; table_at + buckets as usize * BUCKET_BYTES];
+    let table_at = (HEADER_LEN + meta.len() + PAGE_CRC_LEN * pages).next_multiple_of(TABLE_PAGE);
+    let mut out = vec![0u8; table_at + buckets as usize * in_bucket::LEN];
     let table = &mut out[table_at..];
-    for bucket in table.chunks_exact_mut(BUCKET_BYTES) {
-        bucket[8..].copy_from_slice(&EMPTY.to_le_bytes());
+    for b in table.chunks_exact_mut(in_bucket::LEN) {
+        b[in_bucket::SLOT..].copy_from_slice(&EMPTY.to_le_bytes());
     }
     let seed = crate::codec::random_u64();
     let mask = buckets - 1;
     for (id, at) in index.entries() {
         let mut b = bucket_of(id, seed, mask) as usize;
-        while u64_at(table, b * BUCKET_BYTES + 8) != EMPTY {
+        while u64_at(table, b * in_bucket::LEN + in_bucket::SLOT) != EMPTY {
             b = (b + 1) & mask as usize;
         }
-        let e = b * BUCKET_BYTES;
-        table[e..e + 8].copy_from_slice(&id.to_le_bytes());
-        table[e + 8..e + 16].copy_from_slice(&at.0.to_le_bytes());
+        let e = b * in_bucket::LEN;
+        table[e + in_bucket::ID..e + in_bucket::SLOT].copy_from_slice(&id.to_le_bytes());
+        table[e + in_bucket::SLOT..e + in_bucket::LEN].copy_from_slice(&at.0.to_le_bytes());
     }
     for page in table.chunks_exact(TABLE_PAGE) {
         meta.put_u32(checksum(&[page]));
@@ -486,7 +470,7 @@ mod tests {
         let path = dir.path().join(FILE_NAME);
         let clean = std::fs::read(&path).unwrap();
         let table_at = clean.len() - TABLE_PAGE;
-        let meta_end = HEADER_LEN + 24 + 8 + 4;
+        let meta_end = HEADER_LEN + entry::LEN + BITMAP_WORD_LEN + PAGE_CRC_LEN;
         for i in (0..clean.len()).filter(|&i| i < meta_end || i >= table_at) {
             let mut bad = clean.clone();
             bad[i] ^= 0x04;
@@ -537,10 +521,11 @@ mod tests {
             dimension: 4,
         }
         .encode(&[0; FORMAT_2_BODY_LEN]);
-        old[8..12].copy_from_slice(&2u32.to_le_bytes());
-        let n = old.len();
-        let crc = checksum(&[&old[..n - 4]]);
-        old[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        use crate::layout::header;
+        old[header::VERSION..header::DIMENSION].copy_from_slice(&2u32.to_le_bytes());
+        let crc_at = header::crc(FORMAT_2_BODY_LEN);
+        let crc = checksum(&[&old[..crc_at]]);
+        old[crc_at..].copy_from_slice(&crc.to_le_bytes());
         old.extend_from_slice(&[0; 64]);
         std::fs::write(dir.path().join(FILE_NAME), &old).unwrap();
         let err = Checkpoint::read(dir.path()).err().unwrap();

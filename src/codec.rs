@@ -1,5 +1,7 @@
 //! Little-endian encoding helpers and checksums shared by every on-disk format.
 
+use crate::layout::header;
+
 /// Checksum used by every file: CRC-32 (IEEE), hardware-accelerated by crc32fast.
 pub(crate) fn checksum(parts: &[&[u8]]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
@@ -51,9 +53,10 @@ pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// The fixed header every vecstore file starts with: magic, format version,
-/// dimension, then a kind-specific body, all covered by a CRC stored last.
+/// dimension, then a kind-specific body, all covered by a CRC stored last
+/// (offsets in [`crate::layout::header`]).
 pub(crate) struct FileHeader {
-    pub magic: [u8; 8],
+    pub magic: [u8; header::MAGIC_LEN],
     pub dimension: u32,
 }
 
@@ -71,11 +74,12 @@ pub(crate) enum HeaderError {
 impl FileHeader {
     /// Encodes magic, version, dimension and `body`, followed by a CRC of all of it.
     pub(crate) fn encode(&self, body: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + body.len());
+        let mut out = Vec::with_capacity(Self::encoded_len(body.len()));
         out.extend_from_slice(&self.magic);
         out.put_u32(FORMAT_VERSION);
         out.put_u32(self.dimension);
         out.extend_from_slice(body);
+        debug_assert_eq!(out.len(), header::crc(body.len()));
         let crc = checksum(&[&out]);
         out.put_u32(crc);
         out
@@ -83,46 +87,53 @@ impl FileHeader {
 
     /// Length of an encoded header with a body of `body_len` bytes.
     pub(crate) const fn encoded_len(body_len: usize) -> usize {
-        8 + 4 + 4 + body_len + 4
+        header::len(body_len)
     }
 
     /// The version in a header that is intact for a body of `body_len`
     /// bytes: how a file whose header changed size between versions is
     /// recognized as another version rather than as damage.
-    pub(crate) fn intact_version(magic: &[u8; 8], bytes: &[u8], body_len: usize) -> Option<u32> {
-        let len = Self::encoded_len(body_len);
+    pub(crate) fn intact_version(
+        magic: &[u8; header::MAGIC_LEN],
+        bytes: &[u8],
+        body_len: usize,
+    ) -> Option<u32> {
+        let (len, crc) = (Self::encoded_len(body_len), header::crc(body_len));
         (bytes.len() >= len
-            && &bytes[..8] == magic
-            && checksum(&[&bytes[..len - 4]]) == u32_at(bytes, len - 4))
-        .then(|| u32_at(bytes, 8))
+            && &bytes[header::MAGIC..header::VERSION] == magic
+            && checksum(&[&bytes[..crc]]) == u32_at(bytes, crc))
+        .then(|| u32_at(bytes, header::VERSION))
     }
 
     /// Checks magic, checksum and version; returns the dimension and the body.
     pub(crate) fn decode<'a>(
-        magic: &[u8; 8],
+        magic: &[u8; header::MAGIC_LEN],
         bytes: &'a [u8],
         body_len: usize,
     ) -> Result<(u32, &'a [u8]), HeaderError> {
-        let len = Self::encoded_len(body_len);
+        let (len, crc) = (Self::encoded_len(body_len), header::crc(body_len));
         if bytes.len() < len {
             return Err(HeaderError::Corrupt(format!(
                 "header truncated ({} of {len} bytes)",
                 bytes.len()
             )));
         }
-        if &bytes[..8] != magic {
+        if &bytes[header::MAGIC..header::VERSION] != magic {
             return Err(HeaderError::Corrupt(
                 "bad magic: not a vecstore file".into(),
             ));
         }
-        if checksum(&[&bytes[..len - 4]]) != u32_at(bytes, len - 4) {
+        if checksum(&[&bytes[..crc]]) != u32_at(bytes, crc) {
             return Err(HeaderError::Corrupt("header checksum mismatch".into()));
         }
-        let version = u32_at(bytes, 8);
+        let version = u32_at(bytes, header::VERSION);
         if version != FORMAT_VERSION {
             return Err(HeaderError::Version(version));
         }
-        Ok((u32_at(bytes, 12), &bytes[16..16 + body_len]))
+        Ok((
+            u32_at(bytes, header::DIMENSION),
+            &bytes[header::BODY..header::crc(body_len)],
+        ))
     }
 }
 
@@ -169,10 +180,9 @@ mod tests {
             dimension: 7,
         }
         .encode(&[]);
-        bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
-        let n = bytes.len();
-        let crc = checksum(&[&bytes[..n - 4]]);
-        bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        bytes[header::VERSION..header::DIMENSION].copy_from_slice(&9u32.to_le_bytes());
+        let crc = checksum(&[&bytes[..header::crc(0)]]);
+        bytes[header::crc(0)..].copy_from_slice(&crc.to_le_bytes());
         assert!(matches!(
             FileHeader::decode(&MAGIC, &bytes, 0),
             Err(HeaderError::Version(9))

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use memmap2::{Mmap, MmapOptions};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::lock as lock_file;
 
 /// Name of the lock file inside a store directory.
-pub(crate) const LOCK_FILE: &str = "LOCK";
+pub(crate) use lock_file::FILE_NAME as LOCK_FILE;
 
 /// The writer's exclusive flock on the store's lock file, held for the life
 /// of a read-write handle. Read-only handles take no lock: they never block
@@ -84,8 +85,8 @@ fn presence_lock(kind: libc::c_int) -> libc::flock {
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
     lock.l_type = kind as libc::c_short;
     lock.l_whence = libc::SEEK_SET as libc::c_short;
-    lock.l_start = 0;
-    lock.l_len = 1;
+    lock.l_start = lock_file::PRESENCE_START as libc::off_t;
+    lock.l_len = lock_file::PRESENCE_LEN as libc::off_t;
     lock
 }
 

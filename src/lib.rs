@@ -26,6 +26,11 @@ mod store;
 mod verify;
 
 pub mod ffi;
+/// The on-disk layout, for tools and tests; not a stable API.
+///
+/// Kept out of the C header (include/vecstore.h) by this annotation for cbindgen:
+/// cbindgen:ignore
+pub mod layout;
 
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, ErrorKind, Result};

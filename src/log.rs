@@ -39,37 +39,17 @@ use parking_lot::{Condvar, Mutex};
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, Result};
 use crate::files::map_read_only;
+use crate::layout::log::record::{
+    self as at, DELETES as KIND_DELETES, PAYLOAD_WORD, PUTS as KIND_PUTS,
+};
+use crate::layout::log::{body as header_body, HEADER_LEN, MAGIC, RECORD_ALIGN};
 
-/// Name of the log file inside a store directory.
-pub(crate) const FILE_NAME: &str = "wal.log";
-const MAGIC: [u8; 8] = *b"VECSWAL\0";
+pub(crate) use crate::layout::log::FILE_NAME;
+
 /// File header body: `salt: u64 | reserved: u32`.
-const HEADER_BODY: usize = 12;
-/// Bytes before the first record (a multiple of 8, as every record is).
-const HEADER_LEN: usize = FileHeader::encoded_len(HEADER_BODY);
-const KIND_PUTS: u32 = 1;
-const KIND_DELETES: u32 = 2;
-
-/// Byte offsets of the fields of a record header.
-mod at {
-    /// The log generation's salt: the cheap test of a candidate record.
-    pub(super) const SALT: usize = 0;
-    /// CRC-32 of the salt and of bytes `KIND..`, seeded with the salt.
-    pub(super) const HEADER_CRC: usize = 8;
-    pub(super) const KIND: usize = 12;
-    pub(super) const LSN: usize = 16;
-    /// Payload bytes, without the padding to 8.
-    pub(super) const PAYLOAD_LEN: usize = 24;
-    pub(super) const COUNT: usize = 32;
-    /// Log bytes known durable when the record was sealed.
-    pub(super) const SYNCED_THROUGH: usize = 40;
-    /// CRC-32 of the payload, seeded with the salt.
-    pub(super) const PAYLOAD_CRC: usize = 48;
-    /// Reserved, zero.
-    pub(super) const RESERVED: usize = 52;
-}
+const HEADER_BODY: usize = header_body::LEN;
 /// Bytes of a record before its payload.
-pub(crate) const RECORD_HEADER: usize = 56;
+pub(crate) const RECORD_HEADER: usize = at::LEN;
 
 /// The header of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,17 +65,17 @@ struct RecordHeader {
 impl RecordHeader {
     /// Writes the header into the first `RECORD_HEADER` bytes of `out`.
     fn encode(&self, salt: u64, out: &mut [u8]) {
-        out[at::SALT..at::SALT + 8].copy_from_slice(&salt.to_le_bytes());
-        out[at::KIND..at::KIND + 4].copy_from_slice(&self.kind.to_le_bytes());
-        out[at::LSN..at::LSN + 8].copy_from_slice(&self.lsn.to_le_bytes());
-        out[at::PAYLOAD_LEN..at::PAYLOAD_LEN + 8].copy_from_slice(&self.payload_len.to_le_bytes());
-        out[at::COUNT..at::COUNT + 8].copy_from_slice(&self.count.to_le_bytes());
-        out[at::SYNCED_THROUGH..at::SYNCED_THROUGH + 8]
+        out[at::SALT..at::HEADER_CRC].copy_from_slice(&salt.to_le_bytes());
+        out[at::KIND..at::LSN].copy_from_slice(&self.kind.to_le_bytes());
+        out[at::LSN..at::PAYLOAD_LEN].copy_from_slice(&self.lsn.to_le_bytes());
+        out[at::PAYLOAD_LEN..at::COUNT].copy_from_slice(&self.payload_len.to_le_bytes());
+        out[at::COUNT..at::SYNCED_THROUGH].copy_from_slice(&self.count.to_le_bytes());
+        out[at::SYNCED_THROUGH..at::PAYLOAD_CRC]
             .copy_from_slice(&self.synced_through.to_le_bytes());
-        out[at::PAYLOAD_CRC..at::PAYLOAD_CRC + 4].copy_from_slice(&self.payload_crc.to_le_bytes());
+        out[at::PAYLOAD_CRC..at::RESERVED].copy_from_slice(&self.payload_crc.to_le_bytes());
         out[at::RESERVED..RECORD_HEADER].fill(0);
         let crc = header_checksum(&out[..RECORD_HEADER]);
-        out[at::HEADER_CRC..at::HEADER_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+        out[at::HEADER_CRC..at::KIND].copy_from_slice(&crc.to_le_bytes());
     }
 
     /// The header at the start of `bytes`, if one of this log generation is
@@ -120,9 +100,7 @@ impl RecordHeader {
     /// Bytes the record takes in the file, padding included (`None` if it
     /// could not fit in any file).
     fn total_len(&self) -> Option<u64> {
-        self.payload_len
-            .checked_add(RECORD_HEADER as u64 + 7)
-            .map(|n| n & !7)
+        at::padded_len(self.payload_len)
     }
 }
 
@@ -188,8 +166,8 @@ pub(crate) fn begin_deletes(buf: &mut Vec<u8>, count: usize) {
 fn begin(buf: &mut Vec<u8>, kind: u32, count: usize) {
     debug_assert!(buf.is_empty());
     buf.resize(RECORD_HEADER, 0);
-    buf[at::KIND..at::KIND + 4].copy_from_slice(&kind.to_le_bytes());
-    buf[at::COUNT..at::COUNT + 8].copy_from_slice(&(count as u64).to_le_bytes());
+    buf[at::KIND..at::LSN].copy_from_slice(&kind.to_le_bytes());
+    buf[at::COUNT..at::SYNCED_THROUGH].copy_from_slice(&(count as u64).to_le_bytes());
 }
 
 /// Where a writer appends to a log found by recovery or just created: after
@@ -252,7 +230,7 @@ impl LogContents {
         let bytes = map_read_only(&file, &path)?;
         match FileHeader::decode(&MAGIC, &bytes, HEADER_BODY) {
             Ok((dim, body)) if dim == dimension => Ok(LogContents {
-                salt: u64_at(body, 0),
+                salt: u64_at(body, header_body::SALT),
                 path,
                 bytes,
             }),
@@ -353,7 +331,7 @@ impl LogContents {
                         _ => return Ok(()),
                     }
                 }
-                None => match self.next_candidate(pos + 8) {
+                None => match self.next_candidate(pos + RECORD_ALIGN) {
                     Some(next) => pos = next,
                     None => return Ok(()),
                 },
@@ -366,13 +344,14 @@ impl LogContents {
     fn next_candidate(&self, from: usize) -> Option<usize> {
         let bytes = &self.bytes[..];
         let last = bytes.len().checked_sub(RECORD_HEADER)?;
-        let mut at = from.next_multiple_of(8);
+        let mut candidate = from.next_multiple_of(RECORD_ALIGN);
         let salt = self.salt.to_le_bytes();
-        while at <= last {
-            if bytes[at..at + 8] == salt {
-                return Some(at);
+        while candidate <= last {
+            let word = candidate + at::SALT;
+            if bytes[word..word + salt.len()] == salt {
+                return Some(candidate);
             }
-            at += 8;
+            candidate += RECORD_ALIGN;
         }
         None
     }
@@ -408,15 +387,18 @@ fn decode_record<'a>(
     let count = usize::try_from(header.count).ok();
     let lsn = header.lsn;
     match header.kind {
-        KIND_PUTS if count.and_then(|c| c.checked_mul(8 + slot_size)) == Some(payload.len()) => {
-            let refs = payload.len() / (8 + slot_size) * 8;
+        KIND_PUTS
+            if count.and_then(|c| c.checked_mul(PAYLOAD_WORD + slot_size))
+                == Some(payload.len()) =>
+        {
+            let refs = payload.len() / (PAYLOAD_WORD + slot_size) * PAYLOAD_WORD;
             Some(Record::Puts {
                 lsn,
                 slots: &payload[..refs],
                 images: &payload[refs..],
             })
         }
-        KIND_DELETES if count.and_then(|c| c.checked_mul(8)) == Some(payload.len()) => {
+        KIND_DELETES if count.and_then(|c| c.checked_mul(PAYLOAD_WORD)) == Some(payload.len()) => {
             Some(Record::Deletes { lsn, ids: payload })
         }
         _ => None,
@@ -472,7 +454,7 @@ impl LogTail {
         let got = read_at_most(&self.file, &mut header, 0)
             .map_err(|e| Error::io("read", &self.path, &e))?;
         match FileHeader::decode(&MAGIC, &header[..got], HEADER_BODY) {
-            Ok((dim, body)) if dim == self.dimension => Ok(u64_at(body, 0)),
+            Ok((dim, body)) if dim == self.dimension => Ok(u64_at(body, header_body::SALT)),
             Ok((dim, _)) => Err(Error::corrupt(
                 &self.path,
                 format!(
@@ -648,7 +630,7 @@ impl Log {
             return Err(err);
         }
         let payload_len = (record.len() - RECORD_HEADER) as u64;
-        record.resize(record.len().next_multiple_of(8), 0);
+        record.resize(record.len().next_multiple_of(RECORD_ALIGN), 0);
         let synced_through = self
             .commit
             .durable()
@@ -761,7 +743,7 @@ impl Log {
         let mut header = [0u8; HEADER_LEN];
         self.file.read_exact_at(&mut header, 0).ok()?;
         let (_, body) = FileHeader::decode(&MAGIC, &header, HEADER_BODY).ok()?;
-        Some(u64_at(body, 0))
+        Some(u64_at(body, header_body::SALT))
     }
 
     /// Why the log refuses appends, if it does: an append or trim that could
@@ -945,7 +927,13 @@ mod tests {
         let second = offsets[1] as usize;
         // The salt, the header checksum, the length, the payload: record 3
         // says record 2 was synced, so none of these is a torn tail.
-        for offset in [second, second + 9, second + 25, second + RECORD_HEADER + 3] {
+        let fields = [
+            at::SALT,
+            at::HEADER_CRC + 1,
+            at::PAYLOAD_LEN + 1,
+            RECORD_HEADER + 3,
+        ];
+        for offset in fields.map(|field| second + field) {
             let mut bytes = clean.clone();
             bytes[offset] ^= 0x40;
             std::fs::write(path(&dir), &bytes).unwrap();
@@ -1077,7 +1065,10 @@ mod tests {
         header.encode(42, &mut bytes);
         assert_eq!(RecordHeader::decode(&bytes, 42), Some(header));
         assert_eq!(RecordHeader::decode(&bytes, 43), None);
-        assert_eq!(header.total_len(), Some((5 << 30) + 3 + 56 + 5));
+        assert_eq!(
+            header.total_len(),
+            Some((5 << 30) + 3 + RECORD_HEADER as u64 + 5)
+        );
         for i in 0..RECORD_HEADER {
             let mut bad = bytes;
             bad[i] ^= 1;

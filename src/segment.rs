@@ -10,8 +10,9 @@
 //! pointer into the mapping stays valid and unchanged for as long as the
 //! `Arc<Segment>` that owns the mapping lives, even after the file is unlinked.
 //!
-//! Layout: a 4096-byte header page, then `capacity` slots of
-//! `16 + 4 * dimension` bytes: `crc: u32 | reserved: u32 | id: u64 | vector`.
+//! Layout ([`crate::layout::segment`]): a 4096-byte header page, then
+//! `capacity` slots of `16 + 4 * dimension` bytes:
+//! `crc: u32 | reserved: u32 | id: u64 | vector`.
 //! The CRC covers the id and the vector bytes (contiguous, so one pass of the
 //! hardware CRC). Each segment remembers which slots it has seen intact —
 //! written from memory by this process, or checked once on a read — so a slot
@@ -31,17 +32,17 @@ use parking_lot::Mutex;
 use crate::codec::{checksum, u32_at, u64_at, FileHeader, HeaderError, PutLe};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::{allocate, map_read_only};
+use crate::layout::segment::{body as in_body, slot as in_slot, FLOAT_LEN, MAGIC};
 
-const MAGIC: [u8; 8] = *b"VECSSEG\0";
-/// Bytes before the first slot: one page, so slots start page-aligned.
-pub(crate) const HEADER_BYTES: u64 = 4096;
-/// Bytes of a slot before its vector: id, crc, reserved.
-pub(crate) const SLOT_HEADER_BYTES: usize = 16;
-const HEADER_BODY: usize = 16;
+pub(crate) use crate::layout::segment::{file_name, HEADER_BYTES};
+
+/// Bytes of a slot before its vector: crc, reserved, id.
+pub(crate) const SLOT_HEADER_BYTES: usize = in_slot::VECTOR;
+const HEADER_BODY: usize = in_body::LEN;
 
 /// Bytes one slot takes for vectors of `dimension` floats.
 pub(crate) fn slot_size(dimension: u32) -> usize {
-    SLOT_HEADER_BYTES + 4 * dimension as usize
+    crate::layout::segment::slot_len(dimension)
 }
 
 /// Bytes of a segment of `capacity` slots, if a file can be that large.
@@ -71,29 +72,27 @@ pub(crate) fn check_capacity(dimension: u32, capacity: u64) -> Result<()> {
 /// Appends the slot image of `(id, vector)` to `out`.
 pub(crate) fn encode_slot(id: u64, vector: &[f32], out: &mut Vec<u8>) {
     let start = out.len();
-    out.resize(start + SLOT_HEADER_BYTES + 4 * vector.len(), 0);
+    out.resize(start + SLOT_HEADER_BYTES + FLOAT_LEN * vector.len(), 0);
     let image = &mut out[start..];
-    image[8..16].copy_from_slice(&id.to_le_bytes());
-    for (bytes, v) in image[SLOT_HEADER_BYTES..].chunks_exact_mut(4).zip(vector) {
+    image[in_slot::ID..in_slot::VECTOR].copy_from_slice(&id.to_le_bytes());
+    for (bytes, v) in image[in_slot::VECTOR..]
+        .chunks_exact_mut(FLOAT_LEN)
+        .zip(vector)
+    {
         bytes.copy_from_slice(&v.to_le_bytes());
     }
-    let crc = checksum(&[&image[8..]]);
-    image[..4].copy_from_slice(&crc.to_le_bytes());
+    let crc = checksum(&[&image[in_slot::ID..]]);
+    image[in_slot::CRC..in_slot::RESERVED].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The id stored in a slot image.
 pub(crate) fn slot_id(image: &[u8]) -> u64 {
-    u64_at(image, 8)
+    u64_at(image, in_slot::ID)
 }
 
 /// Whether a slot image's checksum matches its id and vector bytes.
 pub(crate) fn slot_is_intact(image: &[u8]) -> bool {
-    checksum(&[&image[8..]]) == u32_at(image, 0)
-}
-
-/// File name of segment `id`.
-pub(crate) fn file_name(id: u32) -> String {
-    format!("seg-{id:010}.vec")
+    checksum(&[&image[in_slot::ID..]]) == u32_at(image, in_slot::CRC)
 }
 
 /// The segment id of a file name made by [`file_name`].
@@ -143,8 +142,9 @@ impl Segment {
             allocate(&file, len).map_err(|e| Error::io("reserve space for segment", &path, &e))?;
             let mut body = Vec::with_capacity(HEADER_BODY);
             body.put_u32(id);
-            body.put_u32(0);
+            body.put_u32(0); // in_body::RESERVED
             body.put_u64(capacity);
+            debug_assert_eq!(body.len(), HEADER_BODY);
             let header = FileHeader {
                 magic: MAGIC,
                 dimension,
@@ -193,16 +193,16 @@ impl Segment {
             Err(HeaderError::Corrupt(why)) => return Err(Error::corrupt(&path, why)),
             Err(HeaderError::Version(v)) => return Err(version_error(&path, v)),
         };
-        if file_dim != dimension || u32_at(body, 0) != id {
+        if file_dim != dimension || u32_at(body, in_body::ID) != id {
             return Err(Error::corrupt(
                 &path,
                 format!(
                     "segment header says id {} dimension {file_dim}, expected id {id} dimension {dimension}",
-                    u32_at(body, 0)
+                    u32_at(body, in_body::ID)
                 ),
             ));
         }
-        let capacity = u64_at(body, 8);
+        let capacity = u64_at(body, in_body::CAPACITY);
         check_capacity(dimension, capacity).map_err(|e| Error::corrupt(&path, e.message()))?;
         let slot_size = slot_size(dimension);
         let expected = capacity

@@ -201,7 +201,9 @@ struct Applied {
 fn pick_offset(rng: &mut Rng, name: &str, len: u64) -> u64 {
     match rng.below(3) {
         0 => rng.below(len.min(64)),
-        1 if name.starts_with("seg-") && len > 4096 => 4096 + rng.below(len - 4096),
+        1 if name.starts_with("seg-") && len > HEADER_BYTES => {
+            HEADER_BYTES + rng.below(len - HEADER_BYTES)
+        }
         _ => rng.below(len),
     }
 }
@@ -520,9 +522,10 @@ fn allowed_open_error(kind: ErrorKind, damage: &[Applied], spec: OpenSpec) -> bo
     }
 }
 
-/// Bytes before the first record of `wal.log`: magic 8, version 4,
-/// dimension 4, salt 8, reserved 4, crc 4.
-const LOG_HEADER: usize = 32;
+use vecstore::layout::segment::{self, slot, HEADER_BYTES};
+use vecstore::layout::{header, log::record, log::RECORD_ALIGN};
+/// Bytes before the first record of `wal.log`.
+const LOG_HEADER: usize = vecstore::layout::log::HEADER_LEN;
 
 /// A record of an undamaged `wal.log`.
 struct LogRecord {
@@ -532,22 +535,22 @@ struct LogRecord {
     synced_through: u64,
 }
 
-/// Records of an undamaged `wal.log` (header 56 bytes: salt, crc, kind,
-/// lsn, payload length u64 at 24, count, synced-through u64 at 40, payload
-/// crc, reserved; records padded to 8 bytes).
+/// Records of an undamaged `wal.log` (a header of `record::LEN` bytes,
+/// then the payload; records padded to `RECORD_ALIGN` bytes).
 fn log_records(bytes: &[u8]) -> Vec<LogRecord> {
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
     let mut out = Vec::new();
     let mut pos = LOG_HEADER;
-    while pos + 56 <= bytes.len() {
-        let len = (56 + u64_at(pos + 24) as usize).next_multiple_of(8);
+    while pos + record::LEN <= bytes.len() {
+        let len = (record::LEN + u64_at(pos + record::PAYLOAD_LEN) as usize)
+            .next_multiple_of(RECORD_ALIGN);
         if pos + len > bytes.len() {
             break;
         }
         out.push(LogRecord {
             at: pos as u64,
             len: len as u64,
-            synced_through: u64_at(pos + 40),
+            synced_through: u64_at(pos + record::SYNCED_THROUGH),
         });
         pos += len;
     }
@@ -884,22 +887,27 @@ fn random_damage_never_yields_wrong_vectors() {
 fn version_bump_is_version_mismatch() {
     let root = test_root();
     let t = build_template(root.path(), Durability::Flush, true, 7);
-    // (file, header length): magic 8, version 4, dimension 4, body, crc 4.
+    // (file, header length).
     let mut cases = vec![
-        ("index.vsi".to_string(), 20 + 48),
+        (
+            "index.vsi".to_string(),
+            vecstore::layout::checkpoint::HEADER_LEN,
+        ),
         ("wal.log".to_string(), LOG_HEADER),
     ];
     for name in snapshot(&t.dir).keys().filter(|n| n.starts_with("seg-")) {
-        cases.push((name.clone(), 20 + 16));
+        cases.push((name.clone(), segment::HEADER_LEN));
     }
-    for (name, header) in cases {
+    for (name, header_len) in cases {
         let dir = root.path().join(format!("bump-{name}"));
         copy_dir(&t.dir, &dir);
         let path = dir.join(&name);
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[8..12].copy_from_slice(&(vecstore::FORMAT_VERSION + 1).to_le_bytes());
-        let crc = crc32(&[&bytes[..header - 4]]);
-        bytes[header - 4..header].copy_from_slice(&crc.to_le_bytes());
+        bytes[header::VERSION..header::DIMENSION]
+            .copy_from_slice(&(vecstore::FORMAT_VERSION + 1).to_le_bytes());
+        let crc_at = header_len - header::CRC_LEN;
+        let crc = crc32(&[&bytes[..crc_at]]);
+        bytes[crc_at..header_len].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         let before = snapshot(&dir);
         for read_only in [false, true] {
@@ -1019,7 +1027,7 @@ fn damaged_first_record_after_checkpoint_is_corrupt() {
     let mut bytes = std::fs::read(&path).unwrap();
     let records = log_records(&bytes);
     assert_eq!(records.len(), 5);
-    bytes[records[0].at as usize + 60] ^= 0x01; // inside the first record's payload
+    bytes[records[0].at as usize + record::LEN + 4] ^= 0x01; // inside the first record's payload
     std::fs::write(&path, &bytes).unwrap();
     match Store::open(&dir, 0, &Options::default()) {
         Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}"),
@@ -1073,7 +1081,8 @@ fn failed_open_modifies_nothing_even_after_replay_repairs() {
     drop(store);
     let seg1 = dir.join("seg-0000000001.vec");
     let mut bytes = std::fs::read(&seg1).unwrap();
-    bytes[4096 + 20] ^= 0x01; // the first float of slot 0
+    // The second float of slot 0.
+    bytes[HEADER_BYTES as usize + slot::VECTOR + segment::FLOAT_LEN] ^= 0x01;
     std::fs::write(&seg1, &bytes).unwrap();
     std::fs::remove_file(dir.join("seg-0000000002.vec")).unwrap();
     let before = snapshot(&dir);
@@ -1099,7 +1108,8 @@ fn failed_open_modifies_nothing_even_after_replay_repairs() {
 /// its length, so vector bytes are never read as log structure.
 #[test]
 fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
-    const D: usize = 16; // one vector = one 56-byte header + 8-byte payload
+    // One vector = one record header + an 8-byte payload.
+    const D: usize = (record::LEN + record::PAYLOAD_WORD) / segment::FLOAT_LEN;
     let root = test_root();
     let live = root.path().join("live");
     let store = Store::open(&live, D as u32, &Options::default()).unwrap();
@@ -1109,7 +1119,8 @@ fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
     // starts a new log generation with a new salt.
     let salt = loop {
         let log = std::fs::read(live.join("wal.log")).unwrap();
-        let salt = u64::from_le_bytes(log[16..24].try_into().unwrap());
+        let salt_at = vecstore::layout::log::SALT;
+        let salt = u64::from_le_bytes(log[salt_at..salt_at + 8].try_into().unwrap());
         let finite = |w: u64| f32::from_bits(w as u32).is_finite();
         if finite(salt) && finite(salt >> 32) {
             break salt;
@@ -1125,16 +1136,17 @@ fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
             let mut salted = salt.to_le_bytes().to_vec();
             salted.extend_from_slice(&payload);
             let payload_crc = crc32(&[&salted]);
-            let mut h = vec![0u8; 56];
-            h[0..8].copy_from_slice(&salt.to_le_bytes());
-            h[12..16].copy_from_slice(&2u32.to_le_bytes()); // DELETES
-            h[16..24].copy_from_slice(&next_lsn.to_le_bytes());
-            h[24..32].copy_from_slice(&8u64.to_le_bytes());
-            h[32..40].copy_from_slice(&1u64.to_le_bytes());
-            h[40..48].copy_from_slice(&(1u64 << 40).to_le_bytes());
-            h[48..52].copy_from_slice(&payload_crc.to_le_bytes());
-            let header_crc = crc32(&[&h[..8], &h[12..]]);
-            h[8..12].copy_from_slice(&header_crc.to_le_bytes());
+            use record::*;
+            let mut h = vec![0u8; LEN];
+            h[SALT..HEADER_CRC].copy_from_slice(&salt.to_le_bytes());
+            h[KIND..LSN].copy_from_slice(&DELETES.to_le_bytes());
+            h[LSN..PAYLOAD_LEN].copy_from_slice(&next_lsn.to_le_bytes());
+            h[PAYLOAD_LEN..COUNT].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+            h[COUNT..SYNCED_THROUGH].copy_from_slice(&1u64.to_le_bytes());
+            h[SYNCED_THROUGH..PAYLOAD_CRC].copy_from_slice(&(1u64 << 40).to_le_bytes());
+            h[PAYLOAD_CRC..RESERVED].copy_from_slice(&payload_crc.to_le_bytes());
+            let header_crc = crc32(&[&h[..HEADER_CRC], &h[KIND..]]);
+            h[HEADER_CRC..KIND].copy_from_slice(&header_crc.to_le_bytes());
             h.extend_from_slice(&payload);
             let floats: Vec<f32> = h
                 .chunks_exact(4)
@@ -1158,10 +1170,11 @@ fn vector_bytes_spelling_a_record_never_make_a_store_unopenable() {
     let log = std::fs::read(&path).unwrap();
     let batch_at = log_records(&log).last().unwrap().at as usize;
     let forged_at = (batch_at..log.len())
-        .step_by(8)
+        .step_by(RECORD_ALIGN)
         .find(|&at| log[at..at + 8] == salt.to_le_bytes() && at != batch_at)
         .expect("the forged record is in the log");
-    std::fs::write(&path, &log[..forged_at + 64 + 8]).unwrap();
+    let forged_len = record::LEN + record::PAYLOAD_WORD;
+    std::fs::write(&path, &log[..forged_at + forged_len + 8]).unwrap();
     let store = Store::open(&dir, 0, &Options::default()).unwrap_or_else(|e| {
         panic!("a torn batch with forged bytes made the store unopenable: {e}")
     });

@@ -22,9 +22,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
+use vecstore::layout::checkpoint::{self as layout, body, bucket, segment_entry as entry};
+use vecstore::layout::checkpoint::{BITMAP_WORD_LEN, HEADER_LEN, TABLE_PAGE};
 /// index.vsi format 3, decoded into its parts.
-const HEADER_LEN: usize = 68; // magic 8, version 4, dimension 4, body 48, crc 4
-const BODY: usize = 16;
+const BODY: usize = vecstore::layout::header::BODY;
 struct Seg {
     id: u32,
     used: u64,
@@ -32,7 +33,7 @@ struct Seg {
     bits: Vec<u64>,
 }
 struct Cp {
-    head: Vec<u8>, // first 16 bytes + body (64 bytes), CRC recomputed
+    head: Vec<u8>, // magic, version, dimension and body; CRC recomputed
     entries: u64,
     buckets: u64,
     segs: Vec<Seg>,
@@ -40,27 +41,29 @@ struct Cp {
 }
 
 fn parse(bytes: &[u8]) -> Cp {
-    let nsegs = u32_at(bytes, BODY + 12) as usize;
-    let entries = u64_at(bytes, BODY + 16);
-    let buckets = u64_at(bytes, BODY + 24);
+    let nsegs = u32_at(bytes, BODY + body::SEGMENTS) as usize;
+    let entries = u64_at(bytes, BODY + body::ENTRIES);
+    let buckets = u64_at(bytes, BODY + body::BUCKETS);
     let mut segs = Vec::new();
-    let mut bits_at = HEADER_LEN + nsegs * 24;
+    let mut bits_at = HEADER_LEN + nsegs * entry::LEN;
     for i in 0..nsegs {
-        let e = HEADER_LEN + i * 24;
-        let used = u64_at(bytes, e + 8);
-        let words = used.div_ceil(64) as usize;
-        let bits = (0..words).map(|w| u64_at(bytes, bits_at + w * 8)).collect();
-        bits_at += words * 8;
+        let e = HEADER_LEN + i * entry::LEN;
+        let used = u64_at(bytes, e + entry::USED);
+        let words = layout::bitmap_words(used) as usize;
+        let bits = (0..words)
+            .map(|w| u64_at(bytes, bits_at + w * BITMAP_WORD_LEN))
+            .collect();
+        bits_at += words * BITMAP_WORD_LEN;
         segs.push(Seg {
-            id: u32_at(bytes, e),
+            id: u32_at(bytes, e + entry::ID),
             used,
-            live: u64_at(bytes, e + 16),
+            live: u64_at(bytes, e + entry::LIVE),
             bits,
         });
     }
-    let table = bytes[bytes.len() - buckets as usize * 16..].to_vec();
+    let table = bytes[bytes.len() - buckets as usize * bucket::LEN..].to_vec();
     Cp {
-        head: bytes[..64].to_vec(),
+        head: bytes[..vecstore::layout::header::crc(body::LEN)].to_vec(),
         entries,
         buckets,
         segs,
@@ -81,19 +84,21 @@ fn encode(cp: &Cp) -> Vec<u8> {
             meta.extend_from_slice(&w.to_le_bytes());
         }
     }
-    for page in cp.table.chunks_exact(4096) {
+    for page in cp.table.chunks_exact(TABLE_PAGE) {
         meta.extend_from_slice(&crc32(&[page]).to_le_bytes());
     }
     let mut head = cp.head.clone();
-    head[BODY + 12..BODY + 16].copy_from_slice(&(cp.segs.len() as u32).to_le_bytes());
-    head[BODY + 16..BODY + 24].copy_from_slice(&cp.entries.to_le_bytes());
-    head[BODY + 24..BODY + 32].copy_from_slice(&cp.buckets.to_le_bytes());
-    head[BODY + 40..BODY + 44].copy_from_slice(&crc32(&[&meta]).to_le_bytes());
+    let field = |at: usize, next: usize| BODY + at..BODY + next;
+    head[field(body::SEGMENTS, body::ENTRIES)]
+        .copy_from_slice(&(cp.segs.len() as u32).to_le_bytes());
+    head[field(body::ENTRIES, body::BUCKETS)].copy_from_slice(&cp.entries.to_le_bytes());
+    head[field(body::BUCKETS, body::HASH_SEED)].copy_from_slice(&cp.buckets.to_le_bytes());
+    head[field(body::META_CRC, body::RESERVED)].copy_from_slice(&crc32(&[&meta]).to_le_bytes());
     let crc = crc32(&[&head]);
     let mut out = head;
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&meta);
-    out.resize(out.len().next_multiple_of(4096), 0);
+    out.resize(out.len().next_multiple_of(TABLE_PAGE), 0);
     out.extend_from_slice(&cp.table);
     out
 }
@@ -148,7 +153,7 @@ fn a_table_smaller_than_a_page_is_refused() {
             .chain(&u64::MAX.to_le_bytes())
             .copied()
             .cycle()
-            .take(16 * 16)
+            .take(16 * bucket::LEN)
             .collect();
     });
     for read_only in [true, false] {

@@ -15,21 +15,29 @@ use std::time::{Duration, Instant};
 
 use vecstore::{Durability, Options, Store};
 
-/// wal.log: file header of 32 bytes (salt at 16), then records.
-const LOG_HEADER: usize = 32;
+use vecstore::layout::log::record;
+/// wal.log: file header of this many bytes (salt at `layout::log::SALT`), then records.
+const LOG_HEADER: usize = vecstore::layout::log::HEADER_LEN;
 
 /// A record header of this log's generation, intact (checksum right), with
 /// whatever lengths the caller wants.
-fn record_header(salt: u64, kind: u32, lsn: u64, payload_len: u64, count: u64) -> [u8; 56] {
-    let mut h = [0u8; 56];
-    h[0..8].copy_from_slice(&salt.to_le_bytes());
-    h[12..16].copy_from_slice(&kind.to_le_bytes());
-    h[16..24].copy_from_slice(&lsn.to_le_bytes());
-    h[24..32].copy_from_slice(&payload_len.to_le_bytes());
-    h[32..40].copy_from_slice(&count.to_le_bytes());
-    h[40..48].copy_from_slice(&0u64.to_le_bytes()); // synced through: nothing
-    let c = crc32(&[&h[..8], &h[12..56]]);
-    h[8..12].copy_from_slice(&c.to_le_bytes());
+fn record_header(
+    salt: u64,
+    kind: u32,
+    lsn: u64,
+    payload_len: u64,
+    count: u64,
+) -> [u8; record::LEN] {
+    use record::*;
+    let mut h = [0u8; LEN];
+    h[SALT..HEADER_CRC].copy_from_slice(&salt.to_le_bytes());
+    h[KIND..LSN].copy_from_slice(&kind.to_le_bytes());
+    h[LSN..PAYLOAD_LEN].copy_from_slice(&lsn.to_le_bytes());
+    h[PAYLOAD_LEN..COUNT].copy_from_slice(&payload_len.to_le_bytes());
+    h[COUNT..SYNCED_THROUGH].copy_from_slice(&count.to_le_bytes());
+    h[SYNCED_THROUGH..PAYLOAD_CRC].copy_from_slice(&0u64.to_le_bytes()); // synced through: nothing
+    let c = crc32(&[&h[..HEADER_CRC], &h[KIND..LEN]]);
+    h[HEADER_CRC..KIND].copy_from_slice(&c.to_le_bytes());
     h
 }
 
@@ -53,9 +61,10 @@ fn a_crafted_record_length_hangs_a_reader() {
     let log = path.join("wal.log");
     let mut bytes = std::fs::read(&log).unwrap();
     assert_eq!(bytes.len(), LOG_HEADER);
-    let salt = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+    let salt_at = vecstore::layout::log::SALT;
+    let salt = u64::from_le_bytes(bytes[salt_at..salt_at + 8].try_into().unwrap());
     // total_len = (payload_len + 63) & !7 = 2^64 - 8; 32 + that wraps to 24.
-    bytes.extend_from_slice(&record_header(salt, 1, 2, u64::MAX - 63, 1));
+    bytes.extend_from_slice(&record_header(salt, record::PUTS, 2, u64::MAX - 63, 1));
     bytes.extend_from_slice(&[0u8; 64]);
     std::fs::write(&log, &bytes).unwrap();
 

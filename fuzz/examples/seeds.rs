@@ -14,6 +14,7 @@
 
 use std::path::Path;
 
+use vecstore::layout::log::{record, RECORD_ALIGN};
 use vecstore::{Durability, Options, Store};
 
 const DIM: u32 = 4;
@@ -22,9 +23,11 @@ const DIM: u32 = 4;
 const CAPACITY: u64 = 24;
 const INDEX: &str = "index.vsi";
 const LOG: &str = "wal.log";
+/// The publication page a writer makes; the target does not write it.
+const CHANGES: &str = vecstore::layout::changes::FILE_NAME;
 const SEGMENT: &str = "seg-0000000001.vec";
-/// Bytes of a log record before its payload (format 2).
-const RECORD_HEADER: usize = 56;
+/// Bytes of a log record before its payload.
+const RECORD_HEADER: usize = record::LEN;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -44,7 +47,7 @@ impl Files {
             .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
             .collect::<Result<_>>()?;
         names.sort();
-        let expected = ["LOCK", INDEX, SEGMENT, LOG];
+        let expected = [CHANGES, "LOCK", INDEX, SEGMENT, LOG];
         if names != expected {
             return Err(format!("store files {names:?}, expected {expected:?}").into());
         }
@@ -76,8 +79,9 @@ impl Files {
         let mut offsets = Vec::new();
         while at + RECORD_HEADER <= self.log.len() {
             offsets.push(at);
-            let payload = u64::from_le_bytes(self.log[at + 24..at + 32].try_into().unwrap());
-            at += (RECORD_HEADER + payload as usize).next_multiple_of(8);
+            let len_at = at + record::PAYLOAD_LEN;
+            let payload = u64::from_le_bytes(self.log[len_at..len_at + 8].try_into().unwrap());
+            at += (RECORD_HEADER + payload as usize).next_multiple_of(RECORD_ALIGN);
         }
         offsets
     }
@@ -158,7 +162,7 @@ fn seeds() -> Result<Vec<(String, Files)>> {
         early.log[first + RECORD_HEADER] ^= 0x01;
         out.push((format!("{name}-damaged-first-record"), early));
         let mut early_header = end.clone();
-        early_header.log[first + 16] ^= 0x01;
+        early_header.log[first + record::LSN] ^= 0x01;
         out.push((format!("{name}-damaged-first-header"), early_header));
     }
 
