@@ -79,6 +79,7 @@ pub(crate) struct ShardedLock<T> {
 // exclusive while every shard's write lock is held. These are the bounds
 // `RwLock<T>` has.
 unsafe impl<T: Send> Send for ShardedLock<T> {}
+// SAFETY: as above.
 unsafe impl<T: Send + Sync> Sync for ShardedLock<T> {}
 
 impl<T> ShardedLock<T> {

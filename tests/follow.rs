@@ -267,6 +267,7 @@ fn a_failed_creation_strands_readers_on_a_dead_change_counter() {
 }
 
 fn shim_fn(name: &std::ffi::CStr) -> Option<*mut libc::c_void> {
+    // SAFETY: `name` is NUL-terminated; dlsym only looks it up.
     let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
     (!p.is_null()).then_some(p)
 }
@@ -278,8 +279,10 @@ fn review_child_trimfail() {
     let Ok(dir) = std::env::var("REVIEW_DIR") else {
         return;
     };
+    // SAFETY: the preloaded shim defines these functions with these types.
     let arm: extern "C" fn() =
         unsafe { std::mem::transmute(shim_fn(c"review_arm").expect("shim loaded")) };
+    // SAFETY: as above.
     let state: extern "C" fn() -> libc::c_int =
         unsafe { std::mem::transmute(shim_fn(c"review_state").unwrap()) };
     let w = std::sync::Arc::new(Store::open(&dir, 4, &opts(Durability::Flush, false)).unwrap());

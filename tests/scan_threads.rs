@@ -47,9 +47,11 @@ fn a_refused_scan_thread_costs_only_speed() {
     };
     // Nothing here has started a thread yet, so no cached stack of an
     // ended one is there to reuse: a new thread needs a new mapping.
+    // SAFETY: setrlimit reads a valid rlimit.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &tight) }, 0);
     let under_limit = store.search(&query, 10, Metric::L2);
     let refused = std::thread::Builder::new().spawn(|| ()).is_err();
+    // SAFETY: as above.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &old) }, 0);
 
     assert!(refused, "the limit should refuse a new thread's stack");

@@ -35,7 +35,9 @@ pub enum Metric {
 /// One search result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Neighbor {
+    /// The vector's id.
     pub id: u64,
+    /// Its distance to the query under the search's metric.
     pub distance: f32,
 }
 

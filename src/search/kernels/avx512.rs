@@ -14,42 +14,52 @@ impl Simd for Avx512 {
     const L2_PANELS: usize = 2;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_set1_ps(x)) }
     }
     #[inline(always)]
     unsafe fn load(from: *const f32) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_loadu_ps(from)) }
     }
     #[inline(always)]
     unsafe fn load_partial(from: *const f32, n: usize) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_maskz_loadu_ps(((1u32 << n) - 1) as u16, from)) }
     }
     #[inline(always)]
     unsafe fn store(self, to: *mut f32) {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { _mm512_storeu_ps(to, self.0) }
     }
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_add_ps(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn sum(self) -> f32 {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { _mm512_reduce_add_ps(self.0) }
     }
     #[inline(always)]
     unsafe fn sub(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_sub_ps(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_mul_ps(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe { Avx512(_mm512_fmadd_ps(self.0, factor.0, addend.0)) }
     }
     #[inline(always)]
     unsafe fn cosine(raw: Self, norm: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe {
             let one = _mm512_set1_ps(1.0);
             let zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(norm.0, _mm512_setzero_ps());
@@ -59,6 +69,7 @@ impl Simd for Avx512 {
     }
     #[inline(always)]
     unsafe fn admits(self, bound: Self) -> u64 {
+        // SAFETY: the trait's contract: the CPU has AVX-512F, pointers hold WIDTH floats.
         unsafe {
             let within = _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, bound.0);
             let infinite = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, _mm512_set1_ps(f32::INFINITY));

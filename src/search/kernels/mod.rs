@@ -171,13 +171,16 @@ macro_rules! kernel_set {
         /// Only handed out after the CPU was found to have `features`.
         pub(super) const KERNELS: super::Kernels = super::Kernels {
             name: $features,
-            // SAFETY (all four): `runnable()` hands this set out only
-            // after run-time detection confirmed every feature.
+            // SAFETY: `runnable()` hands this set out only after
+            // run-time detection confirmed every feature.
             dot: |a, b| unsafe { dot(a, b) },
+            // SAFETY: as above.
             l2: |a, b| unsafe { l2(a, b) },
             block: <$simd as super::Simd>::WIDTH * <$simd as super::Simd>::PANELS,
             tile_queries: <$simd as super::Simd>::QUERIES,
+            // SAFETY: as above.
             tile: |input, distances, within| unsafe { tile_here(input, distances, within) },
+            // SAFETY: as above.
             pack: |rows, packed| unsafe { pack_here(rows, packed) },
         };
     };

@@ -16,15 +16,18 @@ impl Simd for Neon {
     const L2_PANELS: usize = 2;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vdupq_n_f32(x)) }
     }
     #[inline(always)]
     unsafe fn load(from: *const f32) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vld1q_f32(from)) }
     }
     #[inline(always)]
     unsafe fn load_partial(from: *const f32, n: usize) -> Self {
         let mut lanes = [0.0f32; 4];
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe {
             std::ptr::copy_nonoverlapping(from, lanes.as_mut_ptr(), n);
             Neon(vld1q_f32(lanes.as_ptr()))
@@ -32,30 +35,37 @@ impl Simd for Neon {
     }
     #[inline(always)]
     unsafe fn store(self, to: *mut f32) {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { vst1q_f32(to, self.0) }
     }
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vaddq_f32(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn sum(self) -> f32 {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { vaddvq_f32(self.0) }
     }
     #[inline(always)]
     unsafe fn sub(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vsubq_f32(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vmulq_f32(self.0, other.0)) }
     }
     #[inline(always)]
     unsafe fn mul_add(self, factor: Self, addend: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe { Neon(vfmaq_f32(addend.0, self.0, factor.0)) }
     }
     #[inline(always)]
     unsafe fn cosine(raw: Self, norm: Self) -> Self {
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe {
             let one = vdupq_n_f32(1.0);
             let zero = vceqzq_f32(norm.0);
@@ -67,6 +77,7 @@ impl Simd for Neon {
     unsafe fn admits(self, bound: Self) -> u64 {
         // "Not greater" is true for NaN lanes too, as the trait asks.
         const BITS: [u32; 4] = [1, 2, 4, 8];
+        // SAFETY: the trait's contract: the CPU has NEON, pointers hold WIDTH floats.
         unsafe {
             let within = vmvnq_u32(vcgtq_f32(self.0, bound.0));
             let infinite = vceqq_f32(self.0, vdupq_n_f32(f32::INFINITY));

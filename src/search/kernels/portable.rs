@@ -32,16 +32,19 @@ impl Simd for Portable {
     }
     #[inline(always)]
     unsafe fn load(from: *const f32) -> Self {
+        // SAFETY: the trait's contract: pointers hold the floats read or written.
         unsafe { Portable(from.cast::<[f32; 4]>().read_unaligned()) }
     }
     #[inline(always)]
     unsafe fn load_partial(from: *const f32, n: usize) -> Self {
         let mut lanes = [0.0; 4];
+        // SAFETY: the trait's contract: pointers hold the floats read or written.
         unsafe { std::ptr::copy_nonoverlapping(from, lanes.as_mut_ptr(), n) };
         Portable(lanes)
     }
     #[inline(always)]
     unsafe fn store(self, to: *mut f32) {
+        // SAFETY: the trait's contract: pointers hold the floats read or written.
         unsafe { to.cast::<[f32; 4]>().write_unaligned(self.0) }
     }
     #[inline(always)]
@@ -88,13 +91,16 @@ const _: () = assert!(shape_fits::<Portable>());
 /// Portable kernels: plain Rust the compiler vectorises (SSE2 on x86_64).
 pub(super) const KERNELS: Kernels = Kernels {
     name: "portable",
-    // SAFETY (all four): the portable type needs no CPU feature.
+    // SAFETY: the portable type needs no CPU feature.
     dot: |a, b| unsafe { one::<Portable, false>(a, b) },
+    // SAFETY: as above.
     l2: |a, b| unsafe { one::<Portable, true>(a, b) },
     block: Portable::WIDTH * Portable::PANELS,
     tile_queries: Portable::QUERIES,
+    // SAFETY: as above.
     tile: |input, distances, within| unsafe {
         tile::<Portable, { Portable::PANELS }, { Portable::L2_PANELS }>(input, distances, within)
     },
+    // SAFETY: as above.
     pack: |rows, packed| unsafe { pack::<Portable>(rows, packed) },
 };
