@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -74,6 +75,8 @@ pub struct Store {
     lock: Option<DirLock>,
     /// A reader's link to the writer's changes.
     follow: Option<Follower>,
+    /// Threads a search may use (0: one per core); see `set_search_threads`.
+    pub(crate) search_threads: AtomicUsize,
 }
 
 /// State owned by the single writer.
@@ -219,6 +222,7 @@ impl Store {
                 closed: false,
             }),
             pins: PinCount::default(),
+            search_threads: AtomicUsize::new(0),
             lock,
             follow,
             dir,
@@ -432,7 +436,12 @@ impl Store {
     pub fn get(&self, id: u64, out: &mut [f32]) -> Result<()> {
         self.check_len(out.len())?;
         self.catch_up()?;
-        let index = self.index.read();
+        self.copy_vector(&self.index.read(), id, out)
+    }
+
+    /// Copies the vector of `id` in `index` into `out` (`dimension` floats),
+    /// checking its bytes.
+    pub(crate) fn copy_vector(&self, index: &Index, id: u64, out: &mut [f32]) -> Result<()> {
         let (slots, slot) = index.locate(id)?.ok_or_else(|| not_found(id))?;
         check_slot(&slots.segment, slot, id)?;
         out.copy_from_slice(slots.segment.vector(slot));

@@ -1,23 +1,29 @@
-//! Exact k-nearest-neighbour search: a scan of every live slot of a snapshot,
-//! straight from the mapped segments, keeping the k best per query in a
-//! bounded heap.
+//! Exact k-nearest-neighbour search: a scan of every live slot of a snapshot
+//! (or of a listed few), straight from the mapped segments, keeping the k
+//! best per query in a bounded heap.
 //!
 //! Speed comes from three things: distance kernels compiled for the CPU's
 //! widest vector unit (AVX-512, AVX2+FMA or NEON, chosen at run time; a
 //! portable fallback otherwise), cache blocking for many queries (a block of
 //! stored vectors is compared with every query while it sits in cache), and
-//! one thread per core for large scans.
+//! the cores shared between searches through one pool of threads.
+//!
+//! `topk.rs` keeps the best candidates (and asks a filter only about those
+//! close enough to get in), `scan.rs` reads the slots, `pool.rs` owns the
+//! threads, `kernels/` computes distances.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::index::Snapshot;
-use crate::segment::{slot_id, Segment};
 use crate::store::Store;
-use kernels::{kernels, Kernels, Tile};
+use kernels::{kernels, Kernels};
+use scan::{Queries, Slots};
 
 mod kernels;
+mod pool;
+mod scan;
+mod topk;
 
 /// How distance is measured; smaller is always closer. Later versions may
 /// add metrics.
@@ -41,397 +47,18 @@ pub struct Neighbor {
     pub distance: f32,
 }
 
-/// Longest run of slots: runs are what threads divide a scan by.
-const RUN_SLOTS: usize = 128;
-/// Below this many multiply-adds a scan stays on the calling thread.
-const PARALLEL_MIN_WORK: usize = 1 << 22;
-
 /// Name of the kernel set in use ("avx512f,fma", "avx2,fma", "neon" or
 /// "portable").
 pub fn search_kernel() -> &'static str {
     kernels().name
 }
 
-// ---- top-k -----------------------------------------------------------------
-
-/// Orders candidates by distance, then id: the heap's top is the worst kept.
-#[derive(Clone, Copy)]
-struct Candidate(Neighbor);
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0
-            .distance
-            .total_cmp(&other.0.distance)
-            .then(self.0.id.cmp(&other.0.id))
-    }
-}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Candidate {}
-
-/// The k best candidates seen so far.
-struct TopK {
-    k: usize,
-    heap: BinaryHeap<Candidate>,
-}
-
-impl TopK {
-    /// `live` bounds the room reserved: k may be far larger than the store.
-    fn new(k: usize, live: usize) -> TopK {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k.min(live) + 1),
-        }
-    }
-
-    /// Distance a candidate must beat (or tie with a smaller id) to get in.
-    #[inline]
-    fn bound(&self) -> f32 {
-        if self.heap.len() < self.k {
-            f32::INFINITY
-        } else {
-            self.heap.peek().map_or(f32::INFINITY, |c| c.0.distance)
-        }
-    }
-
-    fn offer(&mut self, candidate: Candidate) {
-        if self.heap.len() < self.k {
-            self.heap.push(candidate);
-        } else if self.heap.peek().is_some_and(|worst| candidate < *worst) {
-            self.heap.pop();
-            self.heap.push(candidate);
-        }
-    }
-
-    fn merge(&mut self, other: TopK) {
-        for c in other.heap {
-            self.offer(c);
-        }
-    }
-
-    fn into_sorted(self) -> Vec<Neighbor> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|c| c.0)
-            .collect()
-    }
-}
-
-// ---- scan ------------------------------------------------------------------
-
-/// A run of consecutive live slots.
-struct Run<'a> {
-    segment: &'a Segment,
-    first: u64,
-    len: u64,
-}
-
-fn runs(snapshot: &Snapshot) -> Vec<Run<'_>> {
-    let mut runs = Vec::new();
-    for seg in &snapshot.segments {
-        let mut current: Option<(u64, u64)> = None;
-        for slot in seg.live_slots() {
-            current = match current {
-                Some((first, len)) if first + len == slot && len < RUN_SLOTS as u64 => {
-                    Some((first, len + 1))
-                }
-                Some((first, len)) => {
-                    runs.push(Run {
-                        segment: &seg.segment,
-                        first,
-                        len,
-                    });
-                    Some((slot, 1))
-                }
-                None => Some((slot, 1)),
-            };
-        }
-        if let Some((first, len)) = current {
-            runs.push(Run {
-                segment: &seg.segment,
-                first,
-                len,
-            });
-        }
-    }
-    runs
-}
-
-/// Every query's best candidates so far, and the distance a candidate must
-/// meet to be offered (kept beside the heaps so a miss is one comparison).
-struct Hits {
-    tops: Vec<TopK>,
-    bounds: Vec<f32>,
-}
-
-impl Hits {
-    fn new(queries: usize, k: usize, live: usize) -> Hits {
-        Hits {
-            tops: (0..queries).map(|_| TopK::new(k, live)).collect(),
-            bounds: vec![f32::INFINITY; queries],
-        }
-    }
-
-    /// Offers a candidate to query `q`; `id` is read only when it may get in.
-    /// A distance that is not finite comes from a float overflow (a sum, or a
-    /// cosine norm marked NaN by [`norm`]): `exact` recomputes it in f64, so
-    /// every vector ranks where its true distance puts it.
-    #[inline]
-    fn offer(
-        &mut self,
-        q: usize,
-        distance: f32,
-        id: impl FnOnce() -> u64,
-        exact: impl FnOnce() -> f32,
-    ) {
-        let distance = if distance.is_finite() {
-            distance
-        } else {
-            exact()
-        };
-        // -0 becomes +0, so that equal distances tie by id alone.
-        let distance = distance + 0.0;
-        if distance <= self.bounds[q] {
-            let top = &mut self.tops[q];
-            top.offer(Candidate(Neighbor { id: id(), distance }));
-            self.bounds[q] = top.bound();
-        }
-    }
-}
-
-/// From this many queries on, a scan packs each block of vectors for the
-/// tile kernel; fewer queries are compared with each vector in place. (On
-/// AVX-512 at 1M x 128 the two paths break even at 5 queries.)
-const PACKED_MIN_QUERIES: usize = 6;
-
-/// Slots the in-place scan fetches ahead of the one it compares.
-const IN_PLACE_PREFETCH: usize = 16;
-
-/// Every slot of `runs` as (vector, slot image), in order, asking the CPU to
-/// fetch the slot `ahead` places further on: a scan's compute then overlaps
-/// its memory reads.
-fn live_vectors<'r>(
-    runs: &'r [Run<'r>],
-    ahead: usize,
-) -> impl Iterator<Item = (&'r [f32], &'r [u8])> {
-    let all = runs.iter().flat_map(|run| {
-        (run.first..run.first + run.len)
-            .map(|slot| (run.segment.vector(slot), run.segment.slot(slot)))
-    });
-    let mut later = all.clone().skip(ahead);
-    all.inspect(move |_| {
-        if let Some((_, next)) = later.next() {
-            kernels::prefetch(next);
-        }
-    })
-}
-
-/// The queries of one search, prepared once.
-struct Queries<'a> {
-    data: &'a [f32],
-    dim: usize,
-    norms: Vec<f32>,
-    metric: Metric,
-    kernels: &'static Kernels,
-}
-
-impl Queries<'_> {
-    fn count(&self) -> usize {
-        self.norms.len()
-    }
-
-    fn query(&self, q: usize) -> &[f32] {
-        &self.data[q * self.dim..(q + 1) * self.dim]
-    }
-
-    /// Raw kernel output (sum of squares, or inner product) to distance; the
-    /// tile kernel computes the same in SIMD lanes.
-    #[inline]
-    fn distance(&self, q: usize, raw: f32, vector_norm: f32) -> f32 {
-        match self.metric {
-            Metric::L2 => raw,
-            Metric::Dot => -raw,
-            Metric::Cosine => {
-                let norm = vector_norm * self.norms[q];
-                if norm == 0.0 {
-                    1.0
-                } else {
-                    1.0 - raw / norm
-                }
-            }
-        }
-    }
-
-    /// The Euclidean norm of `vector` when the metric needs it.
-    fn vector_norm(&self, vector: &[f32]) -> f32 {
-        if self.metric == Metric::Cosine {
-            norm(self.kernels, vector)
-        } else {
-            0.0
-        }
-    }
-
-    /// The distance from query `q` to `vector`, in f64.
-    fn exact(&self, q: usize, vector: &[f32]) -> f32 {
-        exact_distance(self.metric, self.query(q), vector)
-    }
-
-    /// Compares every query with every vector of `runs`.
-    fn scan(&self, runs: &[Run<'_>], k: usize) -> Vec<TopK> {
-        let live = runs.iter().map(|run| run.len as usize).sum();
-        let mut hits = Hits::new(self.count(), k, live);
-        if self.count() < PACKED_MIN_QUERIES {
-            self.scan_in_place(runs, &mut hits);
-        } else {
-            self.scan_packed(runs, &mut hits);
-        }
-        hits.tops
-    }
-
-    /// Each vector read once from its mapping and compared with every query
-    /// while it is in L1.
-    fn scan_in_place(&self, runs: &[Run<'_>], hits: &mut Hits) {
-        let kernel = if self.metric == Metric::L2 {
-            self.kernels.l2
-        } else {
-            self.kernels.dot
-        };
-        for (vector, slot) in live_vectors(runs, IN_PLACE_PREFETCH) {
-            let norm = self.vector_norm(vector);
-            for q in 0..self.count() {
-                let distance = self.distance(q, kernel(self.query(q), vector), norm);
-                hits.offer(q, distance, || slot_id(slot), || self.exact(q, vector));
-            }
-        }
-    }
-
-    /// Vectors packed a block at a time into panels; each block is compared
-    /// with every query, a tile of queries per kernel call, while it is in
-    /// cache.
-    fn scan_packed(&self, runs: &[Run<'_>], hits: &mut Hits) {
-        let block = self.kernels.block;
-        let mut rows: Vec<&[f32]> = Vec::with_capacity(block);
-        let mut ids = Vec::with_capacity(block);
-        let mut packed = Block {
-            vectors: vec![0.0; block * self.dim],
-            norms: vec![0.0; block],
-        };
-        let mut distances = vec![0.0; self.kernels.tile_queries * block];
-        // One block ahead: its slots arrive while this block computes.
-        let mut vectors = live_vectors(runs, block);
-        loop {
-            rows.clear();
-            ids.clear();
-            for (vector, slot) in vectors.by_ref().take(block) {
-                rows.push(vector);
-                ids.push(slot_id(slot));
-            }
-            let Some(last) = rows.last().copied() else {
-                break;
-            };
-            for (norm, row) in packed.norms.iter_mut().zip(&rows) {
-                *norm = self.vector_norm(row);
-            }
-            // A partial block repeats its last vector (its norms lanes keep
-            // stale values); those lanes are masked out.
-            rows.resize(block, last);
-            (self.kernels.pack)(&rows, &mut packed.vectors);
-            self.search_block(&packed, &rows, &ids, hits, &mut distances);
-        }
-    }
-
-    /// Offers the vectors of one packed block (`rows` and `ids` per filled
-    /// lane) to every query.
-    fn search_block(
-        &self,
-        block: &Block,
-        rows: &[&[f32]],
-        ids: &[u64],
-        hits: &mut Hits,
-        distances: &mut [f32],
-    ) {
-        let (dim, block_lanes, tile_queries) =
-            (self.dim, self.kernels.block, self.kernels.tile_queries);
-        let valid = u64::MAX >> (64 - ids.len());
-        let mut within = [0u64; kernels::MAX_TILE_QUERIES];
-        for first in (0..self.count()).step_by(tile_queries) {
-            let end = (first + tile_queries).min(self.count());
-            let tile = Tile {
-                queries: &self.data[first * dim..end * dim],
-                query_norms: &self.norms[first..end],
-                bounds: &hits.bounds[first..end],
-                packed: &block.vectors,
-                vector_norms: &block.norms,
-                dim,
-                metric: self.metric,
-            };
-            (self.kernels.tile)(&tile, distances, &mut within);
-            for q in first..end {
-                let mut lanes = within[q - first] & valid;
-                while lanes != 0 {
-                    let lane = lanes.trailing_zeros() as usize;
-                    lanes &= lanes - 1;
-                    let distance = distances[(q - first) * block_lanes + lane];
-                    hits.offer(q, distance, || ids[lane], || self.exact(q, rows[lane]));
-                }
-            }
-        }
-    }
-}
-
-/// The Euclidean norm of `vector` for cosine, or NaN when its square is out
-/// of float's normal range (it overflowed, or a non-zero vector underflowed):
-/// the NaN makes every cosine distance to the vector non-finite, and so
-/// recomputed by [`exact_distance`].
-fn norm(kernels: &Kernels, vector: &[f32]) -> f32 {
-    let squared = (kernels.dot)(vector, vector);
-    if squared.is_normal() {
-        squared.sqrt()
-    } else if vector.iter().all(|x| *x == 0.0) {
-        0.0
-    } else {
-        f32::NAN
-    }
-}
-
-/// The distance from `q` to `v` computed in f64, for the rare pair whose
-/// float computation overflowed: f64 holds any sum of products of floats, so
-/// the result is never NaN, and it is +/-infinity only when the true
-/// distance is beyond float's range.
-fn exact_distance(metric: Metric, q: &[f32], v: &[f32]) -> f32 {
-    let pairs = q.iter().zip(v).map(|(a, b)| (f64::from(*a), f64::from(*b)));
-    match metric {
-        Metric::L2 => pairs.map(|(a, b)| (a - b) * (a - b)).sum::<f64>() as f32,
-        Metric::Dot => -pairs.map(|(a, b)| a * b).sum::<f64>() as f32,
-        Metric::Cosine => {
-            let (dot, qq, vv) = pairs.fold((0.0, 0.0, 0.0), |(dot, qq, vv), (a, b)| {
-                (dot + a * b, qq + a * a, vv + b * b)
-            });
-            let norms = qq.sqrt() * vv.sqrt();
-            if norms == 0.0 {
-                1.0
-            } else {
-                (1.0 - dot / norms) as f32
-            }
-        }
-    }
-}
-
-/// One block of vectors packed for the tile kernel.
-struct Block {
-    vectors: Vec<f32>,
-    /// Euclidean norms (cosine only).
-    norms: Vec<f32>,
+/// Which vectors a search ranks.
+enum Among<'a> {
+    /// Every live vector.
+    All,
+    /// The live vectors of these ids (absent ones skipped, duplicates once).
+    Listed(&'a [u64]),
 }
 
 impl Store {
@@ -453,6 +80,91 @@ impl Store {
         k: usize,
         metric: Metric,
     ) -> Result<Vec<Vec<Neighbor>>> {
+        self.check_queries(queries)?;
+        self.catch_up()?;
+        Ok(self.search_with(kernels(), queries, k, metric))
+    }
+
+    /// [`Store::search`] among the vectors whose id `filter` accepts. The
+    /// filter is called from the search's threads, several at once, and only
+    /// for vectors close enough to enter the results (possibly more than
+    /// once for an id), so its cost hardly depends on how many it accepts.
+    pub fn search_filter<F>(
+        &self,
+        query: &[f32],
+        k: usize,
+        metric: Metric,
+        filter: F,
+    ) -> Result<Vec<Neighbor>>
+    where
+        F: Fn(u64) -> bool + Send + Sync + 'static,
+    {
+        self.check_queries(query)?;
+        self.check_single(query)?;
+        self.catch_up()?;
+        let found = self.search_among(
+            kernels(),
+            query,
+            k,
+            metric,
+            Among::All,
+            Some(Arc::new(filter)),
+        )?;
+        Ok(found.into_iter().next().expect("one query, one result"))
+    }
+
+    /// [`Store::search`] among the vectors of `candidates` only: absent ids
+    /// are skipped, a duplicate counts once. Reads only the listed vectors.
+    pub fn search_ids(
+        &self,
+        query: &[f32],
+        candidates: &[u64],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.check_queries(query)?;
+        self.check_single(query)?;
+        self.catch_up()?;
+        let found =
+            self.search_among(kernels(), query, k, metric, Among::Listed(candidates), None)?;
+        Ok(found.into_iter().next().expect("one query, one result"))
+    }
+
+    /// The `k` live vectors closest to the stored vector `id`, which is
+    /// itself left out; the query and the scan see one state of the store.
+    /// `NotFound` if there is no vector `id`, `Corrupt` if its bytes fail
+    /// their checksum.
+    pub fn search_by_id(&self, id: u64, k: usize, metric: Metric) -> Result<Vec<Neighbor>> {
+        self.catch_up()?;
+        let (query, slots) = {
+            let index = self.index.read();
+            let mut query = vec![0.0; self.dimension as usize];
+            self.copy_vector(&index, id, &mut query)?;
+            (query, Slots::live(&index.snapshot()))
+        };
+        let queries = Queries::new(kernels(), &query, query.len(), metric);
+        let others: Arc<topk::Filter> = Arc::new(move |other| other != id);
+        let threads = self.search_threads();
+        Ok(slots
+            .search(queries, k, threads, Some(others))
+            .pop()
+            .expect("one query, one result"))
+    }
+
+    /// The threads a search on this handle may use: 0 (the default) one per
+    /// core, 1 the calling thread only; more than the cores counts as one
+    /// per core. Searches share one pool of threads per process.
+    pub fn set_search_threads(&self, threads: usize) {
+        self.search_threads.store(threads, Ordering::Relaxed);
+    }
+
+    fn search_threads(&self) -> usize {
+        scan::threads(self.search_threads.load(Ordering::Relaxed))
+    }
+
+    /// Refuses queries that are not whole rows of the store's dimension, or
+    /// hold a non-finite value.
+    fn check_queries(&self, queries: &[f32]) -> Result<()> {
         let dim = self.dimension as usize;
         if !queries.len().is_multiple_of(dim) || queries.is_empty() {
             return Err(Error::new(
@@ -466,11 +178,19 @@ impl Store {
         if queries.iter().any(|v| !v.is_finite()) {
             return Err(Error::invalid("query has a non-finite value"));
         }
-        self.catch_up()?;
-        Ok(self.search_with(kernels(), queries, k, metric))
+        Ok(())
     }
 
-    /// The search proper, with a given kernel set; `queries` are checked.
+    /// Refuses more than one query where one is expected.
+    fn check_single(&self, query: &[f32]) -> Result<()> {
+        if query.len() != self.dimension as usize {
+            return Err(Error::dimension(self.dimension, query.len()));
+        }
+        Ok(())
+    }
+
+    /// The search proper over every live vector, with a given kernel set;
+    /// `queries` are checked.
     fn search_with(
         &self,
         kernels: &'static Kernels,
@@ -478,59 +198,41 @@ impl Store {
         k: usize,
         metric: Metric,
     ) -> Vec<Vec<Neighbor>> {
+        self.search_among(kernels, queries, k, metric, Among::All, None)
+            .expect("a full scan looks nothing up")
+    }
+
+    /// The search proper: `queries` are checked.
+    fn search_among(
+        &self,
+        kernels: &'static Kernels,
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        among: Among<'_>,
+        filter: Option<Arc<topk::Filter>>,
+    ) -> Result<Vec<Vec<Neighbor>>> {
         let dim = self.dimension as usize;
-        let prepared = Queries {
-            data: queries,
-            dim,
-            norms: queries
-                .chunks_exact(dim)
-                .map(|q| norm(kernels, q))
-                .collect(),
-            metric,
-            kernels,
-        };
+        let queries = Queries::new(kernels, queries, dim, metric);
         if k == 0 {
-            return vec![Vec::new(); prepared.count()];
+            return Ok(vec![Vec::new(); queries.count()]);
         }
-        let snapshot = self.index.read().snapshot();
-        let runs = runs(&snapshot);
-        let live: usize = runs.iter().map(|r| r.len as usize).sum();
-        let work = live * dim * prepared.count();
-        let threads = if work >= PARALLEL_MIN_WORK && runs.len() > 1 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            1
-        };
-        let tops = if threads > 1 {
-            let prepared = &prepared;
-            let mut parts = runs.chunks(runs.len().div_ceil(threads));
-            let mine = parts.next().expect("runs is not empty");
-            std::thread::scope(|s| {
-                // A thread the OS refuses (a thread or memory limit) costs
-                // only speed: its part is scanned on this thread instead.
-                let others: Vec<_> = parts
-                    .map(|part| {
-                        std::thread::Builder::new()
-                            .spawn_scoped(s, move || prepared.scan(part, k))
-                            .map_err(|_| part)
-                    })
-                    .collect();
-                let mut tops = prepared.scan(mine, k);
-                for other in others {
-                    let theirs = match other {
-                        Ok(thread) => thread.join().expect("scan thread"),
-                        Err(part) => prepared.scan(part, k),
-                    };
-                    for (mine, theirs) in tops.iter_mut().zip(theirs) {
-                        mine.merge(theirs);
+        let slots = {
+            let index = self.index.read();
+            match among {
+                Among::All => Slots::live(&index.snapshot()),
+                Among::Listed(ids) => {
+                    let mut located = Vec::with_capacity(ids.len());
+                    for &id in ids {
+                        if let Some((slots, slot)) = index.locate(id)? {
+                            located.push((Arc::clone(&slots.segment), slot));
+                        }
                     }
+                    Slots::listed(located)
                 }
-                tops
-            })
-        } else {
-            prepared.scan(&runs, k)
+            }
         };
-        tops.into_iter().map(TopK::into_sorted).collect()
+        Ok(slots.search(queries, k, self.search_threads(), filter))
     }
 }
 
