@@ -288,6 +288,12 @@ typedef struct vecstore_guard vecstore_guard_t;
  */
 typedef struct vecstore_cursor vecstore_cursor_t;
 
+/**
+ * A search filter: returns true for an id that may be a result. `ctx` is
+ * the pointer given with it to vecstore_search_filter().
+ */
+typedef bool (*vecstore_filter_fn)(uint64_t id, void *ctx);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -870,6 +876,130 @@ enum vecstore_status vecstore_search_batch(const vecstore_t *store,
                                            uint64_t *out_ids,
                                            float *out_distances,
                                            size_t *out_counts);
+
+/**
+ * vecstore_search() among the vectors whose id `filter` accepts: the k
+ * nearest of those, closest first, ties broken by smaller id; min(k,
+ * accepted) results. Costs about what vecstore_search() does, whatever
+ * share the filter accepts: the filter is asked only about vectors close
+ * enough to enter the results.
+ *
+ * The filter is called from the search's threads (see
+ * vecstore_set_search_threads()), several at once, and possibly more than
+ * once for an id; it must be thread-safe, must not throw or longjmp, and
+ * should be fast. It may read the store through other calls, but must not
+ * close it.
+ *
+ * @param[in] store the handle.
+ * @param[in] query `dimension` finite floats, read during the call only.
+ * @param[in] dimension the store's dimension.
+ * @param[in] k results wanted; 0 returns none.
+ * @param[in] metric the distance.
+ * @param[in] filter returns true for an id that may be a result. Must not
+ * be NULL.
+ * @param[in] ctx passed to every call of `filter`; may be NULL.
+ * @param[out] out_ids receives min(k, accepted) ids; may be NULL when `k`
+ * is 0.
+ * @param[out] out_distances receives their distances, as `out_ids`.
+ * @param[out] out_count receives how many results were written. Must not be
+ * NULL.
+ * @return As vecstore_search(); VECSTORE_INVALID_ARGUMENT also for a NULL
+ * `filter`.
+ */
+enum vecstore_status vecstore_search_filter(const vecstore_t *store,
+                                            const float *query,
+                                            size_t dimension,
+                                            size_t k,
+                                            vecstore_metric metric,
+                                            vecstore_filter_fn filter,
+                                            void *ctx,
+                                            uint64_t *out_ids,
+                                            float *out_distances,
+                                            size_t *out_count);
+
+/**
+ * vecstore_search() among the listed ids only: reads only their vectors,
+ * so a short list costs far less than a search of the whole store. Absent
+ * ids are skipped and a duplicate counts once: min(k, distinct present)
+ * results, closest first, ties broken by smaller id.
+ *
+ * @param[in] store the handle.
+ * @param[in] query `dimension` finite floats, read during the call only.
+ * @param[in] dimension the store's dimension.
+ * @param[in] candidates `candidate_count` ids, read during the call only;
+ * may be NULL when `candidate_count` is 0.
+ * @param[in] candidate_count ids listed; 0 gives no results.
+ * @param[in] k results wanted; 0 returns none.
+ * @param[in] metric the distance.
+ * @param[out] out_ids receives the ids; `k` elements (or `candidate_count`,
+ * if smaller) are enough. May be NULL when `k` is 0.
+ * @param[out] out_distances receives their distances, as `out_ids`.
+ * @param[out] out_count receives how many results were written. Must not be
+ * NULL.
+ * @return As vecstore_search(); VECSTORE_INVALID_ARGUMENT also for a NULL
+ * `candidates` with a non-zero `candidate_count`; VECSTORE_CORRUPT also
+ * when a page of the index that locates a candidate fails its checksum.
+ */
+enum vecstore_status vecstore_search_ids(const vecstore_t *store,
+                                         const float *query,
+                                         size_t dimension,
+                                         const uint64_t *candidates,
+                                         size_t candidate_count,
+                                         size_t k,
+                                         vecstore_metric metric,
+                                         uint64_t *out_ids,
+                                         float *out_distances,
+                                         size_t *out_count);
+
+/**
+ * "More like this": the k vectors nearest to the stored vector `id`, which
+ * is itself left out (other vectors equal to it are not). The query vector
+ * and the search see one state of the store. Closest first, ties broken by
+ * smaller id; min(k, len - 1) results.
+ *
+ * @param[in] store the handle.
+ * @param[in] id the vector to search around.
+ * @param[in] k results wanted; 0 returns none (but `id` must exist).
+ * @param[in] metric the distance.
+ * @param[out] out_ids receives the ids; `k` elements are enough. May be
+ * NULL when `k` is 0.
+ * @param[out] out_distances receives their distances, as `out_ids`.
+ * @param[out] out_count receives how many results were written. Must not be
+ * NULL.
+ * @return
+ * - VECSTORE_OK: the outputs are set.
+ * - VECSTORE_NOT_FOUND: no vector `id`.
+ * - VECSTORE_INVALID_ARGUMENT: `store` or `out_count` is NULL, an output
+ *   array is NULL with `k` > 0, or `metric` is not a VECSTORE_METRIC_*
+ *   value.
+ * - VECSTORE_CORRUPT: the bytes of vector `id`, or the index page that
+ *   locates it, fail their checksum.
+ * - VECSTORE_IO, VECSTORE_INTERNAL: as for vecstore_get().
+ */
+enum vecstore_status vecstore_search_by_id(const vecstore_t *store,
+                                           uint64_t id,
+                                           size_t k,
+                                           vecstore_metric metric,
+                                           uint64_t *out_ids,
+                                           float *out_distances,
+                                           size_t *out_count);
+
+/**
+ * Sets how many threads a search on this handle may use, itself included:
+ * 0 (the default) one per core, 1 the calling thread only; more than the
+ * cores counts as one per core. Small searches always run on the calling
+ * thread. Searches of every handle in the process share one pool of
+ * threads, so searches from many threads at once do not oversubscribe the
+ * cores; 1 suits a program that runs its own search threads.
+ *
+ * @param[in] store the handle.
+ * @param[in] threads the limit.
+ * @return
+ * - VECSTORE_OK: later searches on this handle use it.
+ * - VECSTORE_INVALID_ARGUMENT: `store` is NULL.
+ * - VECSTORE_INTERNAL: a poisoned handle.
+ */
+enum vecstore_status vecstore_set_search_threads(vecstore_t *store, uint32_t threads);
 
 /**
  * ==== Errors and versions ====

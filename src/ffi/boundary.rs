@@ -251,6 +251,35 @@ pub(crate) fn sized_out(
     Ok(())
 }
 
+/// A caller's search filter and its context, callable from any thread.
+pub(crate) struct CFilter {
+    filter: extern "C" fn(u64, *mut std::ffi::c_void) -> bool,
+    ctx: *mut std::ffi::c_void,
+}
+
+// SAFETY: the contract of vecstore_search_filter makes the filter callable
+// from several threads at once with this `ctx`; the library never
+// dereferences `ctx` itself.
+unsafe impl Send for CFilter {}
+// SAFETY: as above.
+unsafe impl Sync for CFilter {}
+
+impl CFilter {
+    /// The filter, which must not be NULL.
+    pub(crate) fn new(
+        filter: super::types::vecstore_filter_fn,
+        ctx: *mut std::ffi::c_void,
+    ) -> Result<CFilter, Error> {
+        let filter = filter.ok_or_else(|| Error::invalid("filter is NULL"))?;
+        Ok(CFilter { filter, ctx })
+    }
+
+    /// Whether the filter accepts `id`.
+    pub(crate) fn accepts(&self, id: u64) -> bool {
+        (self.filter)(id, self.ctx)
+    }
+}
+
 /// A required output pointer.
 pub(crate) fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Error> {
     // SAFETY: as for `arg`, for writes.

@@ -74,6 +74,10 @@ pub enum vecstore_metric {
     VECSTORE_METRIC_COSINE = 2,
 }
 
+/// A search filter: returns true for an id that may be a result. `ctx` is
+/// the pointer given with it to vecstore_search_filter().
+pub type vecstore_filter_fn = Option<extern "C" fn(id: u64, ctx: *mut std::ffi::c_void) -> bool>;
+
 /// Options of vecstore_open(). Start from vecstore_options_default(), which
 /// sets `size`; then change the fields you need.
 ///

@@ -17,11 +17,12 @@
 //! One declaration per line or parameter list in the form `pub fn NAME(`; the
 //! build script reads the names textually.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use vecstore::ffi::{
-    vecstore_cursor_t, vecstore_durability_code, vecstore_guard_t, vecstore_metric_code,
-    vecstore_options, vecstore_stats, vecstore_status, vecstore_status_code, vecstore_t,
+    vecstore_cursor_t, vecstore_durability_code, vecstore_filter_fn, vecstore_guard_t,
+    vecstore_metric_code, vecstore_options, vecstore_stats, vecstore_status, vecstore_status_code,
+    vecstore_t,
 };
 
 #[allow(improper_ctypes)]
@@ -134,4 +135,38 @@ extern "C" {
         out_distances: *mut f32,
         out_counts: *mut usize,
     ) -> vecstore_status;
+    pub fn vecstore_search_filter(
+        store: *const vecstore_t,
+        query: *const f32,
+        dimension: usize,
+        k: usize,
+        metric: vecstore_metric_code,
+        filter: vecstore_filter_fn,
+        ctx: *mut c_void,
+        out_ids: *mut u64,
+        out_distances: *mut f32,
+        out_count: *mut usize,
+    ) -> vecstore_status;
+    pub fn vecstore_search_ids(
+        store: *const vecstore_t,
+        query: *const f32,
+        dimension: usize,
+        candidates: *const u64,
+        candidate_count: usize,
+        k: usize,
+        metric: vecstore_metric_code,
+        out_ids: *mut u64,
+        out_distances: *mut f32,
+        out_count: *mut usize,
+    ) -> vecstore_status;
+    pub fn vecstore_search_by_id(
+        store: *const vecstore_t,
+        id: u64,
+        k: usize,
+        metric: vecstore_metric_code,
+        out_ids: *mut u64,
+        out_distances: *mut f32,
+        out_count: *mut usize,
+    ) -> vecstore_status;
+    pub fn vecstore_set_search_threads(store: *mut vecstore_t, threads: u32) -> vecstore_status;
 }

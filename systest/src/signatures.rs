@@ -54,5 +54,9 @@ pub fn check() {
         vecstore_stats_get(_, _);
         vecstore_search(_, _, _, _, _, _, _, _);
         vecstore_search_batch(_, _, _, _, _, _, _, _, _);
+        vecstore_search_filter(_, _, _, _, _, _, _, _, _, _);
+        vecstore_search_ids(_, _, _, _, _, _, _, _, _, _);
+        vecstore_search_by_id(_, _, _, _, _, _, _);
+        vecstore_set_search_threads(_, _);
     }
 }
