@@ -31,7 +31,8 @@ package vecstore
 // OS thread between two cgo calls. So each vsg_* helper makes one vecstore call
 // and, when it fails, copies the message right there, on the same thread and
 // before any other vecstore call, into a malloc'd string that Go frees.
-static vecstore_status vsg_fail(vecstore_status st, char **err) {
+// (Not static: search.go's helpers use it too.)
+vecstore_status vsg_fail(vecstore_status st, char **err) {
 	if (st != VECSTORE_OK) {
 		const char *m = vecstore_last_error();
 		*err = strdup(m != NULL ? m : "");

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -562,4 +565,100 @@ func TestStoreFinalizer(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("the finalizer did not close the leaked store")
+}
+
+// bruteL2 is the reference: the k ids nearest to q (squared L2 in float64,
+// ties by id) among those keep accepts.
+func bruteL2(data map[uint64][]float32, q []float32, k int, keep func(uint64) bool) []uint64 {
+	type hit struct {
+		id uint64
+		d  float64
+	}
+	var hits []hit
+	for id, v := range data {
+		if !keep(id) {
+			continue
+		}
+		d := 0.0
+		for i := range v {
+			x := float64(v[i]) - float64(q[i])
+			d += x * x
+		}
+		hits = append(hits, hit{id, d})
+	}
+	sort.Slice(hits, func(a, b int) bool {
+		return hits[a].d < hits[b].d || (hits[a].d == hits[b].d && hits[a].id < hits[b].id)
+	})
+	var ids []uint64
+	for i := 0; i < k && i < len(hits); i++ {
+		ids = append(ids, hits[i].id)
+	}
+	return ids
+}
+
+func resultIDs(res []Result) []uint64 {
+	var ids []uint64
+	for _, r := range res {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func TestSearchFilterIDsAndByID(t *testing.T) {
+	// Past the size from which a search runs on the pool threads too, so the
+	// Go filter is called from threads Go did not start.
+	const dim, n, k = 128, 40000, 10
+	s, _ := openTemp(t, dim, &Options{Durability: DurabilityNone})
+	rng := rand.New(rand.NewSource(7))
+	data := map[uint64][]float32{}
+	ids := make([]uint64, n)
+	rows := make([]float32, 0, n*dim)
+	for i := range ids {
+		ids[i] = uint64(i)
+		v := make([]float32, dim)
+		for d := range v {
+			v[d] = rng.Float32()
+		}
+		data[ids[i]] = v
+		rows = append(rows, v...)
+	}
+	must(t, s.PutBatch(ids, rows))
+	q := data[77]
+	for _, threads := range []uint32{0, 1, 2} {
+		must(t, s.SetSearchThreads(threads))
+
+		var calls atomic.Int64
+		third := func(id uint64) bool { calls.Add(1); return id%3 == 0 }
+		res, err := s.SearchFilter(q, k, MetricL2, third)
+		must(t, err)
+		if got, want := resultIDs(res), bruteL2(data, q, k, third); !reflect.DeepEqual(got, want) {
+			t.Fatalf("threads %d: SearchFilter = %v, want %v", threads, got, want)
+		}
+		if calls.Load() < k {
+			t.Fatalf("the filter was called %d times", calls.Load())
+		}
+
+		candidates := []uint64{5, 9, 9, 1999, 1 << 40, 300, 301, 302}
+		listed := map[uint64]bool{}
+		for _, c := range candidates {
+			listed[c] = true
+		}
+		res, err = s.SearchIDs(q, candidates, k, MetricL2)
+		must(t, err)
+		if got, want := resultIDs(res), bruteL2(data, q, k, func(id uint64) bool { return listed[id] }); !reflect.DeepEqual(got, want) {
+			t.Fatalf("threads %d: SearchIDs = %v, want %v", threads, got, want)
+		}
+
+		res, err = s.SearchByID(77, k, MetricL2)
+		must(t, err)
+		if got, want := resultIDs(res), bruteL2(data, q, k, func(id uint64) bool { return id != 77 }); !reflect.DeepEqual(got, want) {
+			t.Fatalf("threads %d: SearchByID = %v, want %v", threads, got, want)
+		}
+	}
+	if _, err := s.SearchByID(n+1, k, MetricL2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SearchByID of an absent id: %v", err)
+	}
+	if _, err := s.SearchFilter(q, k, MetricL2, nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("SearchFilter with a nil filter: %v", err)
+	}
 }

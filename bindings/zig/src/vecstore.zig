@@ -297,6 +297,44 @@ pub const Store = struct {
         return n;
     }
 
+    /// A search filter: true for an id that may be a result. Called from the
+    /// library's search threads, several at once, and only for vectors close
+    /// enough to enter the results (possibly more than once for an id).
+    pub const Filter = *const fn (id: u64, ctx: ?*anyopaque) callconv(.c) bool;
+
+    /// search() among the vectors whose id `filter` accepts (`ctx` is passed
+    /// to every call); returns how many results were written.
+    pub fn searchFilter(self: Store, query: []const f32, metric: Metric, filter: Filter, ctx: ?*anyopaque, ids: []u64, distances: []f32) Error!usize {
+        if (ids.len != distances.len) return error.InvalidArgument;
+        var n: usize = 0;
+        try check(c.vecstore_search_filter(self.handle, query.ptr, query.len, ids.len, @backingInt(metric), filter, ctx, ids.ptr, distances.ptr, &n));
+        return n;
+    }
+
+    /// search() among the listed ids only (absent ones skipped, duplicates
+    /// once), reading only their vectors.
+    pub fn searchIds(self: Store, query: []const f32, candidates: []const u64, metric: Metric, ids: []u64, distances: []f32) Error!usize {
+        if (ids.len != distances.len) return error.InvalidArgument;
+        var n: usize = 0;
+        try check(c.vecstore_search_ids(self.handle, query.ptr, query.len, candidates.ptr, candidates.len, ids.len, @backingInt(metric), ids.ptr, distances.ptr, &n));
+        return n;
+    }
+
+    /// The vectors closest to the stored vector `id`, `id` itself left out;
+    /// error.NotFound if there is none.
+    pub fn searchById(self: Store, id: u64, metric: Metric, ids: []u64, distances: []f32) Error!usize {
+        if (ids.len != distances.len) return error.InvalidArgument;
+        var n: usize = 0;
+        try check(c.vecstore_search_by_id(self.handle, id, ids.len, @backingInt(metric), ids.ptr, distances.ptr, &n));
+        return n;
+    }
+
+    /// Threads a search on this store may use, itself included: 0 one per
+    /// core (the default), 1 the calling thread only.
+    pub fn setSearchThreads(self: Store, threads: u32) Error!void {
+        return check(c.vecstore_set_search_threads(self.handle, threads));
+    }
+
     /// search() into caller-owned hits allocated with `gpa`.
     pub fn searchAlloc(self: Store, gpa: std.mem.Allocator, query: []const f32, k: usize, metric: Metric) (Error || std.mem.Allocator.Error)![]Hit {
         const kk = @min(k, self.len());

@@ -142,6 +142,43 @@ test "round trip" {
     try testing.expectEqualSlices(f32, &vec(dim, 5), &out);
 }
 
+fn acceptEven(id: u64, ctx: ?*anyopaque) callconv(.c) bool {
+    const calls: *std.atomic.Value(usize) = @ptrCast(@alignCast(ctx.?));
+    _ = calls.fetchAdd(1, .monotonic);
+    return id % 2 == 0;
+}
+
+test "filtered, listed and by-id searches" {
+    var t = TmpStore.init();
+    defer t.deinit();
+    const dim = 4;
+    var s = try vs.Store.open(t.path("store"), dim, .{ .durability = .none });
+    defer s.close() catch {};
+    // Vector i is vec(dim, i): the nearest to vec(dim, 10) are 10, 9 and 11, ...
+    var i: u64 = 0;
+    while (i < 40) : (i += 1) try s.put(i, &vec(dim, @floatFromInt(i)));
+    const q = vec(dim, 10);
+    var ids: [3]u64 = undefined;
+    var dist: [3]f32 = undefined;
+    for ([_]u32{ 0, 1, 2 }) |threads| {
+        try s.setSearchThreads(threads);
+        var calls = std.atomic.Value(usize).init(0);
+        var n = try s.searchFilter(&q, .l2, acceptEven, &calls, &ids, &dist);
+        try testing.expectEqual(@as(usize, 3), n);
+        try testing.expectEqualSlices(u64, &[_]u64{ 10, 8, 12 }, &ids);
+        try testing.expect(calls.load(.monotonic) >= 3);
+
+        n = try s.searchIds(&q, &[_]u64{ 30, 2, 2, 1000, 20 }, .l2, &ids, &dist);
+        try testing.expectEqual(@as(usize, 3), n);
+        try testing.expectEqualSlices(u64, &[_]u64{ 2, 20, 30 }, &ids);
+
+        n = try s.searchById(10, .l2, &ids, &dist);
+        try testing.expectEqual(@as(usize, 3), n);
+        try testing.expectEqualSlices(u64, &[_]u64{ 9, 11, 8 }, &ids);
+    }
+    try testing.expectError(error.NotFound, s.searchById(1000, .l2, &ids, &dist));
+}
+
 test "errors" {
     var t = TmpStore.init();
     defer t.deinit();
