@@ -42,10 +42,11 @@ static void older_options_get_defaults_for_the_rest(void) {
   older_options o;
   vecstore_t *s = NULL;
   vecstore_stats st;
-  memset(&o, 0, sizeof o);
-  o.size = sizeof o;
+  memset(&o, 0xEE, sizeof o);
+  CHECK_OK(vecstore_options_init((vecstore_options *)&o, sizeof o));
+  CHECK_EQ_U64(o.size, sizeof o);
+  CHECK(o.durability == VECSTORE_DURABILITY_FSYNC && !o.read_only && o.create_if_missing);
   o.durability = VECSTORE_DURABILITY_FLUSH;
-  o.create_if_missing = true;
   CHECK_OK(vecstore_open(dir, DIM, (const vecstore_options *)&o, &s));
   st = vt_stats(s);
   CHECK_EQ_U64(st.dimension, DIM);
@@ -61,10 +62,12 @@ static void newer_options_are_refused_only_when_they_set_unknown_fields(void) {
   const char *dir = vt_tmpdir("abi_newer_options");
   newer_options o;
   vecstore_t *s = NULL;
-  memset(&o, 0, sizeof o);
-  o.known = vecstore_options_default();
-  o.known.size = sizeof o;
-  o.added_later = 0; /* unset: the library's default behaviour is what it asks */
+  memset(&o, 0xEE, sizeof o);
+  /* Init fills the program's whole layout: the field it does not know is
+     zeroed, i.e. unset. */
+  CHECK_OK(vecstore_options_init(&o.known, sizeof o));
+  CHECK_EQ_U64(o.known.size, sizeof o);
+  CHECK(o.added_later == 0);
   CHECK_OK(vecstore_open(dir, DIM, &o.known, &s));
   CHECK_OK(vecstore_close(s));
 
@@ -86,6 +89,13 @@ static void options_without_a_size_are_refused(void) {
   o.size = (size_t)1 << 40; /* never set: stack garbage */
   CHECK_STATUS(VECSTORE_INVALID_ARGUMENT, vecstore_open(dir, DIM, &o, &s));
   CHECK(s == NULL);
+  /* A size that ends inside a field is refused, not half read. */
+  o = vecstore_options_default();
+  o.size = offsetof(vecstore_options, durability) + 2;
+  CHECK_STATUS(VECSTORE_INVALID_ARGUMENT, vecstore_open(dir, DIM, &o, &s));
+  CHECK(strstr(vecstore_last_error(), "ends inside the field") != NULL);
+  CHECK_STATUS(VECSTORE_INVALID_ARGUMENT, vecstore_options_init(&o, 3));
+  CHECK_STATUS(VECSTORE_INVALID_ARGUMENT, vecstore_options_init(NULL, sizeof o));
 }
 
 static void stats_write_only_what_the_caller_has_room_for(void) {
@@ -117,6 +127,14 @@ static void stats_write_only_what_the_caller_has_room_for(void) {
   CHECK_EQ_U64(newer.known.size, sizeof(vecstore_stats)); /* what it wrote */
   CHECK_EQ_U64(newer.known.vectors, 1);
   CHECK(newer.added_later == 0xABABABABABABABABull);      /* left alone */
+
+  /* A size that ends inside a field: the size out is the end of the last
+     whole field written. */
+  memset(&newer, 0xAB, sizeof newer);
+  newer.known.size = offsetof(vecstore_stats, dimension) + 3;
+  CHECK_OK(vecstore_stats_get(s, &newer.known));
+  CHECK_EQ_U64(newer.known.size, offsetof(vecstore_stats, dimension));
+  CHECK_EQ_U64(newer.known.vectors, 1);
 
   memset(&st, 0, sizeof st);
   st.size = 3; /* not even the size field */

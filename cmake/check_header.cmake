@@ -57,7 +57,7 @@ endforeach()
 
 set(functions
   vecstore_version vecstore_version_number vecstore_status_str vecstore_last_error
-  vecstore_options_default vecstore_open vecstore_close vecstore_put vecstore_put_batch
+  vecstore_options_default vecstore_options_init vecstore_open vecstore_close vecstore_put vecstore_put_batch
   vecstore_delete vecstore_delete_batch vecstore_get vecstore_get_batch vecstore_contains
   vecstore_len vecstore_dimension vecstore_get_ref vecstore_guard_data vecstore_guard_len
   vecstore_guard_id vecstore_guard_release vecstore_cursor_open vecstore_cursor_next

@@ -73,7 +73,8 @@ int main(int argc, char **argv) {
   /* 1. Open. Options start from the defaults: durability FSYNC (a write is on
    *    stable storage when its call returns), create the directory if missing.
    *    Pre-allocating room for what we are about to write avoids regrowing. */
-  vecstore_options opts = vecstore_options_default();
+  vecstore_options opts;
+  check(vecstore_options_init(&opts, sizeof opts), "vecstore_options_init");
   opts.initial_capacity = COUNT;
   check(vecstore_open(dir, DIM, &opts, &store), "vecstore_open");
 

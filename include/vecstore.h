@@ -26,8 +26,9 @@
  *   are static or thread-local; never free them.
  * - vecstore_options and vecstore_stats start with a `size` field, so that
  *   fields can be added at their end without breaking compiled programs:
- *   take options from vecstore_options_default(), and set stats.size to
- *   sizeof(vecstore_stats) before vecstore_stats_get().
+ *   make options with vecstore_options_init(&opts, sizeof opts), and set
+ *   stats.size to sizeof(vecstore_stats) before vecstore_stats_get(). The
+ *   library reads and writes no byte past `size`, so `size` must be right.
  *
  * CAVEATS
  * - VECSTORE_INTERNAL means a bug in the library (a Rust panic, caught: no
@@ -179,8 +180,9 @@ typedef struct vecstore_guard vecstore_guard;
 typedef struct vecstore_store vecstore_store;
 
 /**
- * Options of vecstore_open(). Start from vecstore_options_default(), which
- * sets `size`; then change the fields you need.
+ * Options of vecstore_open(). Start from
+ * `vecstore_options_init(&opts, sizeof opts)` (or vecstore_options_default()),
+ * which sets `size` and the defaults; then change the fields you need.
  *
  * Growing: later versions add fields only at the end. `size` tells the
  * library which fields the program knows: fields beyond it take their
@@ -191,7 +193,7 @@ typedef struct vecstore_store vecstore_store;
 typedef struct vecstore_options {
   /**
    * sizeof(vecstore_options) as the program was compiled; set by
-   * vecstore_options_default().
+   * vecstore_options_init().
    */
   size_t size;
   /**
@@ -301,15 +303,34 @@ extern "C" {
 /**
  * ==== Store ====
  *
- * The default options. Start every vecstore_options from this call, then
- * change the fields you need: it sets `size`, which tells the library the
- * layout the program was compiled with.
+ * This library's default options, in this library's layout: `size` is
+ * sizeof(vecstore_options) as the library was built. Right for a program
+ * built against the header of the library it runs with; a program that
+ * may run with a later library (which may have a larger struct) should use
+ * vecstore_options_init(), which fills the program's own layout.
  *
- * @return `size` = sizeof(vecstore_options), `durability`
+ * @return `size` = the library's sizeof(vecstore_options), `durability`
  * VECSTORE_DURABILITY_FSYNC, `read_only` false, `create_if_missing` true,
  * `initial_capacity` 0 (library default).
  */
 struct vecstore_options vecstore_options_default(void);
+
+/**
+ * Fills `*opts` with the default options in the program's layout: the
+ * fields this library knows that fit in `size` get their defaults (as
+ * vecstore_options_default() says), every other byte up to `size` is
+ * zeroed (a field of a later header, unset), and `opts->size` = `size`.
+ * The way to make options that works with any later library.
+ *
+ * @param[out] opts the options to fill, `size` bytes. Must not be NULL.
+ * @param[in] size sizeof(vecstore_options) as the program was compiled.
+ * @return
+ * - VECSTORE_OK: filled.
+ * - VECSTORE_INVALID_ARGUMENT: `opts` is NULL, or `size` is below
+ *   sizeof(size_t) or above 4096.
+ * - VECSTORE_INTERNAL: a bug (see the top of this header).
+ */
+enum vecstore_status vecstore_options_init(struct vecstore_options *opts, size_t size);
 
 /**
  * Opens the store in a directory, creating the directory and the store if

@@ -6,6 +6,8 @@
 
 #[cfg(not(target_endian = "little"))]
 compile_error!("vecstore maps its files as native floats and supports little-endian targets only");
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("vecstore maps whole files and supports 64-bit targets only");
 
 mod changes;
 mod checkpoint;

@@ -38,17 +38,26 @@ import (
 // those whose id accept returns true for, closest first, ties broken by
 // smaller id. accept is called from the library's search threads, several
 // at once, and only for vectors close enough to enter the results (possibly
-// more than once for an id): it must be safe for concurrent use.
+// more than once for an id): it must be safe for concurrent use. If accept
+// panics, the search treats the id as rejected and SearchFilter panics with
+// the same value once the library's call has returned.
 func (s *Store) SearchFilter(query []float32, k int, metric Metric, accept func(id uint64) bool) ([]Result, error) {
 	if accept == nil {
 		return nil, goError(StatusInvalidArgument, "vecstore_search_filter: filter is nil")
 	}
-	handle := cgo.NewHandle(accept)
+	call := &filterCall{accept: accept}
+	handle := cgo.NewHandle(call)
+	// Deleted only after the C call returned: no search thread calls the
+	// filter after that.
 	defer handle.Delete()
-	return s.searchOne("vecstore_search_filter", k, func(h *C.vecstore_t, k int, ids []uint64, dist []float32, n *C.size_t, msg **C.char) C.vecstore_status {
+	res, err := s.searchOne("vecstore_search_filter", k, func(h *C.vecstore_t, k int, ids []uint64, dist []float32, n *C.size_t, msg **C.char) C.vecstore_status {
 		return C.vsg_search_filter(h, floatPtr(query), C.size_t(len(query)), C.size_t(k),
 			C.vecstore_metric(metric), C.uintptr_t(handle), idPtr(ids), floatPtr(dist), n, msg)
 	})
+	if call.panicked != nil {
+		panic(call.panicked)
+	}
+	return res, err
 }
 
 // SearchIDs returns the min(k, distinct present) vectors closest to query

@@ -662,3 +662,40 @@ func TestSearchFilterIDsAndByID(t *testing.T) {
 		t.Fatalf("SearchFilter with a nil filter: %v", err)
 	}
 }
+
+func TestSearchFilterPanicComesBackAfterTheCall(t *testing.T) {
+	// Large enough for the library's own threads to call the filter too.
+	const dim, n = 128, 40000
+	s, _ := openTemp(t, dim, &Options{Durability: DurabilityNone})
+	ids := make([]uint64, n)
+	rows := make([]float32, n*dim)
+	for i := range ids {
+		ids[i] = uint64(i)
+		rows[i*dim] = float32(i)
+	}
+	must(t, s.PutBatch(ids, rows))
+	var returned atomic.Bool
+	func() {
+		defer func() {
+			if p := recover(); p != "too far" {
+				t.Fatalf("recovered %v, want the filter's panic", p)
+			}
+		}()
+		_, _ = s.SearchFilter(make([]float32, dim), 10, MetricL2, func(id uint64) bool {
+			if returned.Load() {
+				t.Errorf("the filter was called after SearchFilter returned")
+			}
+			if id > 5 {
+				panic("too far")
+			}
+			return true
+		})
+	}()
+	returned.Store(true)
+	// The store still works.
+	res, err := s.Search(make([]float32, dim), 3, MetricL2)
+	must(t, err)
+	if got := resultIDs(res); !reflect.DeepEqual(got, []uint64{0, 1, 2}) {
+		t.Fatalf("Search after a filter's panic = %v", got)
+	}
+}

@@ -205,9 +205,8 @@ pub(crate) fn give<T>(value: T) -> *mut T {
 /// small enough to catch a `size` that was never set.
 const MAX_STRUCT_SIZE: usize = 4096;
 
-/// The leading `size_t` of a caller's extensible struct, checked.
-fn struct_size(ptr: *const usize, what: &str) -> Result<usize, Error> {
-    let size = *arg(ptr, what)?;
+/// A `size` of a caller's extensible struct, checked.
+pub(crate) fn struct_size(size: usize, what: &str) -> Result<usize, Error> {
     if !(std::mem::size_of::<usize>()..=MAX_STRUCT_SIZE).contains(&size) {
         return Err(Error::invalid(format!(
             "{what}->size is {size}: set it to the struct's sizeof"
@@ -216,11 +215,16 @@ fn struct_size(ptr: *const usize, what: &str) -> Result<usize, Error> {
     Ok(size)
 }
 
+/// The leading `size_t` of a caller's extensible struct, checked.
+pub(crate) fn declared_size(ptr: *const usize, what: &str) -> Result<usize, Error> {
+    struct_size(*arg(ptr, what)?, what)
+}
+
 /// The bytes of a caller's extensible input struct, as far as both its
 /// `size` and this library's layout (`known` bytes) reach. Bytes past
 /// `known` are fields of a newer layout: they must be zero (unset).
 pub(crate) fn sized_in<'a>(ptr: *const usize, known: usize, what: &str) -> Result<&'a [u8], Error> {
-    let size = struct_size(ptr, what)?;
+    let size = declared_size(ptr, what)?;
     let bytes = slice(ptr.cast::<u8>(), size, what)?;
     if bytes.len() > known && bytes[known..].iter().any(|&b| b != 0) {
         return Err(Error::invalid(format!(
@@ -231,23 +235,29 @@ pub(crate) fn sized_in<'a>(ptr: *const usize, known: usize, what: &str) -> Resul
     Ok(&bytes[..size.min(known)])
 }
 
-/// Fills a caller's extensible output struct: `fill` is given a function
-/// that writes a field's bytes at its offset when the field fits in the
-/// caller's `size`; then `size` is set to the bytes written.
-pub(crate) fn sized_out(
+/// Writes `fields` (each field's offset and bytes) into the caller's struct
+/// of `size` bytes at `ptr`, each field that fits whole; returns where the
+/// last field written ends.
+pub(crate) fn write_fields(
     ptr: *mut usize,
-    known: usize,
+    size: usize,
     what: &str,
-    fill: impl FnOnce(&mut dyn FnMut(usize, &[u8])),
-) -> Result<(), Error> {
-    let written = struct_size(ptr, what)?.min(known);
-    let bytes = slice_mut(ptr.cast::<u8>(), written, what)?;
-    fill(&mut |offset, field| {
+    fields: &[(usize, &[u8])],
+) -> Result<usize, Error> {
+    let bytes = slice_mut(ptr.cast::<u8>(), size, what)?;
+    let mut end = 0;
+    for &(offset, field) in fields {
         if let Some(to) = bytes.get_mut(offset..offset + field.len()) {
             to.copy_from_slice(field);
+            end = end.max(offset + field.len());
         }
-    });
-    bytes[..std::mem::size_of::<usize>()].copy_from_slice(&written.to_ne_bytes());
+    }
+    Ok(end)
+}
+
+/// Zeroes the caller's `size` bytes at `ptr`.
+pub(crate) fn zero(ptr: *mut usize, size: usize, what: &str) -> Result<(), Error> {
+    slice_mut(ptr.cast::<u8>(), size, what)?.fill(0);
     Ok(())
 }
 

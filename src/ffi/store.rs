@@ -5,18 +5,23 @@ use std::mem::{offset_of, size_of};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use super::boundary::{call, give, out, sized_in, sized_out, take, text, with_store};
+use super::boundary::{
+    call, declared_size, give, out, sized_in, struct_size, take, text, value, with_store,
+    write_fields, zero,
+};
 use super::types::*;
 use super::values::*;
 use crate::{Error, Options, Store};
 
 /// ==== Store ====
 ///
-/// The default options. Start every vecstore_options from this call, then
-/// change the fields you need: it sets `size`, which tells the library the
-/// layout the program was compiled with.
+/// This library's default options, in this library's layout: `size` is
+/// sizeof(vecstore_options) as the library was built. Right for a program
+/// built against the header of the library it runs with; a program that
+/// may run with a later library (which may have a larger struct) should use
+/// vecstore_options_init(), which fills the program's own layout.
 ///
-/// @return `size` = sizeof(vecstore_options), `durability`
+/// @return `size` = the library's sizeof(vecstore_options), `durability`
 /// VECSTORE_DURABILITY_FSYNC, `read_only` false, `create_if_missing` true,
 /// `initial_capacity` 0 (library default).
 #[no_mangle]
@@ -28,29 +33,98 @@ pub extern "C" fn vecstore_options_default() -> vecstore_options {
         create_if_missing: true,
         initial_capacity: 0,
     };
-    super::boundary::value("vecstore_options_default", defaults, || defaults)
+    value("vecstore_options_default", defaults, || defaults)
+}
+
+/// Fills `*opts` with the default options in the program's layout: the
+/// fields this library knows that fit in `size` get their defaults (as
+/// vecstore_options_default() says), every other byte up to `size` is
+/// zeroed (a field of a later header, unset), and `opts->size` = `size`.
+/// The way to make options that works with any later library.
+///
+/// @param[out] opts the options to fill, `size` bytes. Must not be NULL.
+/// @param[in] size sizeof(vecstore_options) as the program was compiled.
+/// @return
+/// - VECSTORE_OK: filled.
+/// - VECSTORE_INVALID_ARGUMENT: `opts` is NULL, or `size` is below
+///   sizeof(size_t) or above 4096.
+/// - VECSTORE_INTERNAL: a bug (see the top of this header).
+#[no_mangle]
+pub extern "C" fn vecstore_options_init(
+    opts: *mut vecstore_options,
+    size: usize,
+) -> vecstore_status {
+    call("vecstore_options_init", || {
+        let size = struct_size(size, "opts")?;
+        let ptr = out(opts, "opts").map(|o| std::ptr::from_mut(o).cast::<usize>())?;
+        zero(ptr, size, "opts")?;
+        let defaults = vecstore_options_default();
+        write_fields(
+            ptr,
+            size,
+            "opts",
+            &[
+                (offset_of!(vecstore_options, size), &size.to_ne_bytes()),
+                (
+                    offset_of!(vecstore_options, durability),
+                    &defaults.durability.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_options, read_only),
+                    &[u8::from(defaults.read_only)],
+                ),
+                (
+                    offset_of!(vecstore_options, create_if_missing),
+                    &[u8::from(defaults.create_if_missing)],
+                ),
+                (
+                    offset_of!(vecstore_options, initial_capacity),
+                    &defaults.initial_capacity.to_ne_bytes(),
+                ),
+            ],
+        )?;
+        Ok(())
+    })
 }
 
 /// The engine's options for the caller's `vecstore_options` (NULL: the
-/// defaults), read as far as its `size` reaches.
+/// defaults), read as far as its `size` reaches; a `size` that ends inside
+/// a field is refused.
 fn options(opts: *const vecstore_options) -> Result<Options, Error> {
     let mut options = Options::default();
     if opts.is_null() {
         return Ok(options);
     }
     let bytes = sized_in(opts.cast(), size_of::<vecstore_options>(), "opts")?;
-    let field = |offset: usize, len: usize| bytes.get(offset..offset + len);
-    if let Some(b) = field(offset_of!(vecstore_options, durability), 4) {
+    let fields = [
+        offset_of!(vecstore_options, durability)..offset_of!(vecstore_options, durability) + 4,
+        offset_of!(vecstore_options, read_only)..offset_of!(vecstore_options, read_only) + 1,
+        offset_of!(vecstore_options, create_if_missing)
+            ..offset_of!(vecstore_options, create_if_missing) + 1,
+        offset_of!(vecstore_options, initial_capacity)
+            ..offset_of!(vecstore_options, initial_capacity) + 8,
+    ];
+    if let Some(cut) = fields
+        .iter()
+        .find(|f| f.start < bytes.len() && bytes.len() < f.end)
+    {
+        return Err(Error::invalid(format!(
+            "opts->size is {}: it ends inside the field at bytes {cut:?}",
+            bytes.len()
+        )));
+    }
+    let field = |range: &std::ops::Range<usize>| bytes.get(range.clone());
+    if let Some(b) = field(&fields[0]) {
         options.durability = durability_from(u32::from_ne_bytes(b.try_into().unwrap()))?;
     }
     // A C `bool` is one byte, 0 or 1; any non-zero byte reads as true.
-    if let Some(b) = field(offset_of!(vecstore_options, read_only), 1) {
+    if let Some(b) = field(&fields[1]) {
         options.read_only = b[0] != 0;
     }
-    if let Some(b) = field(offset_of!(vecstore_options, create_if_missing), 1) {
+    if let Some(b) = field(&fields[2]) {
         options.create_if_missing = b[0] != 0;
     }
-    if let Some(b) = field(offset_of!(vecstore_options, initial_capacity), 8) {
+    if let Some(b) = field(&fields[3]) {
         options.initial_capacity = u64::from_ne_bytes(b.try_into().unwrap());
     }
     Ok(options)
@@ -187,49 +261,58 @@ pub extern "C" fn vecstore_stats_get(
 ) -> vecstore_status {
     with_store("vecstore_stats_get", store, |h| {
         let s = h.store.stats();
-        let known = size_of::<vecstore_stats>();
-        sized_out(out_stats.cast(), known, "out_stats", |put| {
-            put(
-                offset_of!(vecstore_stats, vectors),
-                &s.vectors.to_ne_bytes(),
-            );
-            let dimension = s.dimension as usize;
-            put(
-                offset_of!(vecstore_stats, dimension),
-                &dimension.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, data_bytes),
-                &s.data_bytes.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, log_bytes),
-                &s.log_bytes.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, live_bytes),
-                &s.live_bytes.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, fragmentation),
-                &s.fragmentation.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, guards_outstanding),
-                &s.guards_outstanding.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, capacity_grows),
-                &s.capacity_grows.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, grow_p50_ns),
-                &s.grow_p50_ns.to_ne_bytes(),
-            );
-            put(
-                offset_of!(vecstore_stats, grow_p99_ns),
-                &s.grow_p99_ns.to_ne_bytes(),
-            );
-        })
+        let ptr = out_stats.cast::<usize>();
+        let size = declared_size(ptr, "out_stats")?.min(size_of::<vecstore_stats>());
+        let dimension = s.dimension as usize;
+        let end = write_fields(
+            ptr,
+            size,
+            "out_stats",
+            &[
+                (
+                    offset_of!(vecstore_stats, vectors),
+                    &s.vectors.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, dimension),
+                    &dimension.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, data_bytes),
+                    &s.data_bytes.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, log_bytes),
+                    &s.log_bytes.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, live_bytes),
+                    &s.live_bytes.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, fragmentation),
+                    &s.fragmentation.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, guards_outstanding),
+                    &s.guards_outstanding.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, capacity_grows),
+                    &s.capacity_grows.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, grow_p50_ns),
+                    &s.grow_p50_ns.to_ne_bytes(),
+                ),
+                (
+                    offset_of!(vecstore_stats, grow_p99_ns),
+                    &s.grow_p99_ns.to_ne_bytes(),
+                ),
+            ],
+        )?;
+        let written = end.max(size_of::<usize>());
+        write_fields(ptr, size, "out_stats", &[(0, &written.to_ne_bytes())])?;
+        Ok(())
     })
 }

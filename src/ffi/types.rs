@@ -78,8 +78,9 @@ pub enum vecstore_metric {
 /// the pointer given with it to vecstore_search_filter().
 pub type vecstore_filter_fn = Option<extern "C" fn(id: u64, ctx: *mut std::ffi::c_void) -> bool>;
 
-/// Options of vecstore_open(). Start from vecstore_options_default(), which
-/// sets `size`; then change the fields you need.
+/// Options of vecstore_open(). Start from
+/// `vecstore_options_init(&opts, sizeof opts)` (or vecstore_options_default()),
+/// which sets `size` and the defaults; then change the fields you need.
 ///
 /// Growing: later versions add fields only at the end. `size` tells the
 /// library which fields the program knows: fields beyond it take their
@@ -90,7 +91,7 @@ pub type vecstore_filter_fn = Option<extern "C" fn(id: u64, ctx: *mut std::ffi::
 #[derive(Debug, Clone, Copy)]
 pub struct vecstore_options {
     /// sizeof(vecstore_options) as the program was compiled; set by
-    /// vecstore_options_default().
+    /// vecstore_options_init().
     pub size: usize,
     /// One of VECSTORE_DURABILITY_*.
     pub durability: vecstore_durability_code,

@@ -140,6 +140,9 @@ impl Store {
             let index = self.index.read();
             let mut query = vec![0.0; self.dimension as usize];
             self.copy_vector(&index, id, &mut query)?;
+            if k == 0 {
+                return Ok(Vec::new());
+            }
             (query, Slots::live(&index.snapshot()))
         };
         let queries = Queries::new(kernels(), &query, query.len(), metric);

@@ -9,7 +9,7 @@
 //! speed.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
@@ -22,6 +22,9 @@ pub(super) trait Job: Send + Sync {
 
 /// The process's search threads and the work offered to them.
 pub(super) struct Pool {
+    /// The process that started the pool: a child made by `fork` has none
+    /// of its threads, and may have inherited its locks held.
+    pid: u32,
     offered: Mutex<VecDeque<Arc<dyn Job>>>,
     wake: Condvar,
     /// Threads started.
@@ -30,15 +33,35 @@ pub(super) struct Pool {
     starting: Mutex<()>,
 }
 
-/// The process's pool.
+/// The process's pool. A child made by `fork` gets a new one (the parent's
+/// is left alone, never freed: its locks may be held by threads the child
+/// does not have).
 pub(super) fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
+    static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
+    let pid = std::process::id();
+    let current = POOL.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer in POOL comes from `Box::leak` below and is
+    // never freed.
+    if let Some(pool) = unsafe { current.as_ref() } {
+        if pool.pid == pid {
+            return pool;
+        }
+    }
+    let fresh: &'static Pool = Box::leak(Box::new(Pool {
+        pid,
         offered: Mutex::new(VecDeque::new()),
         wake: Condvar::new(),
         threads: AtomicUsize::new(0),
         starting: Mutex::new(()),
-    })
+    }));
+    let fresh_ptr = fresh as *const Pool as *mut Pool;
+    match POOL.compare_exchange(current, fresh_ptr, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fresh,
+        // Another thread of this process installed one first: use it (the
+        // spare, never shared, is a few bytes leaked once).
+        // SAFETY: as above.
+        Err(installed) => unsafe { &*installed },
+    }
 }
 
 /// The cores this process may run on.

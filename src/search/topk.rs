@@ -47,7 +47,9 @@ impl TopK {
     /// Distance a candidate must beat (or tie with a smaller id) to get in.
     #[inline]
     fn bound(&self) -> f32 {
-        if self.heap.len() < self.k {
+        if self.k == 0 {
+            f32::NEG_INFINITY
+        } else if self.heap.len() < self.k {
             f32::INFINITY
         } else {
             self.heap.peek().map_or(f32::INFINITY, |c| c.0.distance)

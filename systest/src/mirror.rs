@@ -35,6 +35,7 @@ extern "C" {
     pub fn vecstore_status_str(s: vecstore_status_code) -> *const c_char;
     pub fn vecstore_last_error() -> *const c_char;
     pub fn vecstore_options_default() -> vecstore_options;
+    pub fn vecstore_options_init(opts: *mut vecstore_options, size: usize) -> vecstore_status;
     pub fn vecstore_open(
         path: *const c_char,
         dimension: usize,

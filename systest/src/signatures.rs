@@ -27,6 +27,7 @@ pub fn check() {
         vecstore_status_str(_);
         vecstore_last_error();
         vecstore_options_default();
+        vecstore_options_init(_, _);
         vecstore_open(_, _, _, _);
         vecstore_close(_);
         vecstore_put(_, _, _, _);
