@@ -309,7 +309,14 @@ impl Outputs {
                 return Err(Error::invalid(format!("{what} is NULL")));
             }
         }
-        rows(queries - 1, k)?;
+        // Row q starts at element q * k: refuse rows no array can hold
+        // before the search runs, not after.
+        let first_of_last = rows(queries - 1, k)?;
+        if first_of_last > isize::MAX as usize / std::mem::size_of::<u64>() {
+            return Err(Error::invalid(format!(
+                "{queries} rows of {k} results are larger than any array"
+            )));
+        }
         Ok(Outputs {
             queries,
             k,
