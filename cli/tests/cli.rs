@@ -376,23 +376,20 @@ fn stat_json_reports_every_field() {
     write_fvecs(&vecs, 3, &awkward_floats(50 * 3, 3));
     let store = t.join("store");
     expect(0, &["import", &store, &vecs]);
-    let json = stdout(&expect(0, &["stat", &store, "--json"]));
-    let json = json.trim();
-    assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
-    for field in [
-        "\"dimension\": 3,",
-        "\"vectors\": 50,",
-        "\"live_bytes\": 600,",
-        "\"log_bytes\": 0,",
-        "\"fragmentation\": 0,",
-        "\"segments\": 1,",
-        &format!("\"format_version\": {},", vecstore::FORMAT_VERSION),
-        &format!("\"library_version\": \"{}\"", library_version()),
-        "\"data_bytes\": ",
-        &format!("\"path\": \"{store}\""),
-    ] {
-        assert!(json.contains(field), "{field} missing from {json}");
-    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&expect(0, &["stat", &store, "--json"]))).unwrap();
+    assert_eq!(json["dimension"], 3);
+    assert_eq!(json["vectors"], 50);
+    assert_eq!(json["live_bytes"], 600);
+    assert_eq!(json["log_bytes"], 0);
+    assert_eq!(json["log_records"], 0);
+    assert_eq!(json["fragmentation"], 0.0);
+    assert_eq!(json["segments"], 1);
+    assert_eq!(json["format_version"], vecstore::FORMAT_VERSION);
+    assert_eq!(json["library_version"], library_version());
+    assert!(json["data_bytes"].as_u64().unwrap() > 600);
+    assert_eq!(json["path"], store.as_str());
+    assert_eq!(json.as_object().unwrap().len(), 11, "{json}");
     let text = stdout(&expect(0, &["stat", &store]));
     assert!(text.contains("vectors          50"), "{text}");
     assert!(text.contains("fragmentation    0.00%"), "{text}");
@@ -575,15 +572,15 @@ fn bad_input_fails_cleanly_and_leaves_the_store_unchanged() {
             "the file is truncated",
         ),
         (
-            "double.npy",
+            "int.npy",
             Box::new(|p: &str| {
                 write_npy(p, dim, &rows);
                 let mut bytes = std::fs::read(p).unwrap();
                 let at = bytes.windows(3).position(|w| w == b"<f4").unwrap();
-                bytes[at + 2] = b'8';
+                bytes[at + 1] = b'i';
                 std::fs::write(p, bytes).unwrap();
             }),
-            "dtype '<f8' is not supported",
+            "dtype '<i4' is not supported",
         ),
         (
             "wrongdim.fvecs",
@@ -655,13 +652,8 @@ fn progress_is_quiet_when_stderr_is_not_a_terminal() {
 /// The `"vectors": N` of `stat --json`.
 fn stat_vectors(store: &str) -> u64 {
     let json = stdout(&expect(0, &["stat", "--json", store]));
-    let at = json.find("\"vectors\": ").expect("vectors field") + 11;
-    json[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    json["vectors"].as_u64().expect("vectors field")
 }
 
 #[test]
@@ -701,7 +693,7 @@ fn a_live_store_is_read_beside_its_writer_and_written_only_by_it() {
         ] {
             let out = expect(4, &args);
             assert!(
-                stderr(&out).contains("locked by a writer"),
+                stderr(&out).contains("the store is locked"),
                 "{args:?}: {}",
                 stderr(&out)
             );
@@ -772,63 +764,114 @@ fn compact_and_checkpoint_maintain_the_store() {
     expect(0, &["verify", &store]);
 }
 
+const COMMANDS: [&str; 12] = [
+    "stat",
+    "verify",
+    "import",
+    "export",
+    "search",
+    "get",
+    "put",
+    "delete",
+    "copy",
+    "compact",
+    "checkpoint",
+    "completions",
+];
+
 #[test]
 fn usage_errors_and_help() {
     let t = TempDir::new();
     let top = stdout(&expect(0, &["--help"]));
-    for word in [
-        "stat",
-        "verify",
-        "import",
-        "export",
-        "search",
-        "compact",
-        "checkpoint",
-        "Exit codes",
-    ] {
-        assert!(top.contains(word), "{word}");
+    for word in COMMANDS.iter().chain(&["Exit codes", "8  get, delete"]) {
+        assert!(top.contains(word), "{word} missing from\n{top}");
     }
-    for command in [
-        "stat",
-        "verify",
-        "import",
-        "export",
-        "search",
-        "compact",
-        "checkpoint",
-    ] {
+    // The exit-code table is in the top-level help, once, and nowhere else.
+    assert_eq!(top.matches("Exit codes").count(), 1);
+    assert!(!stdout(&expect(0, &["-h"])).contains("Exit codes"));
+    for command in COMMANDS {
         let help = stdout(&expect(0, &[command, "--help"]));
         assert!(
-            help.contains(&format!("usage: vecstore {command} DIR")),
+            help.contains(&format!("Usage: vecstore {command} ")),
             "{help}"
         );
-        assert!(help.contains("4  the store is locked"), "{help}");
+        assert!(!help.contains("Exit codes"), "{command}: {help}");
         assert_eq!(stdout(&expect(0, &["help", command])), help);
     }
-    assert!(stdout(&expect(0, &["import", "--help"])).contains("--durability MODE"));
+    assert!(stdout(&expect(0, &["import", "--help"])).contains("--durability <MODE>"));
     assert!(stderr(&expect(2, &[])).contains("no command given"));
-    assert!(stderr(&expect(2, &["frobnicate"])).contains("unknown command 'frobnicate'"));
-    assert!(stderr(&expect(2, &["stat"])).contains("missing DIR"));
-    assert!(stderr(&expect(2, &["stat", "a", "--bogus"])).contains("unknown option '--bogus'"));
+    assert!(stderr(&expect(2, &["frobnicate"])).contains("unrecognized subcommand 'frobnicate'"));
+    assert!(stderr(&expect(2, &["stat"])).contains("<DIR>"));
+    assert!(stderr(&expect(2, &["stat", "a", "--bogus"])).contains("unexpected argument '--bogus'"));
     let vecs = t.join("in.fvecs");
     write_fvecs(&vecs, 2, &[1.0, 2.0]);
     let store = t.join("store");
-    assert!(
-        stderr(&expect(2, &["import", &store, &vecs, "--batch", "0"]))
-            .contains("--batch must be at least 1")
-    );
+    assert!(stderr(&expect(2, &["import", &store, &vecs, "--batch", "0"])).contains("--batch <N>"));
     assert!(stderr(&expect(
         2,
         &["import", &store, &vecs, "--durability", "maybe"]
     ))
-    .contains("not one of fsync, flush, none"));
-    assert!(stderr(&expect(2, &["import", &store, &t.join("in.csv")])).contains(".fvecs or .npy"));
+    .contains("[possible values: fsync, flush, none]"));
+    assert!(stderr(&expect(
+        2,
+        &[
+            "import",
+            &store,
+            &vecs,
+            "--ids",
+            &t.join("i.u64"),
+            "--start-id",
+            "3"
+        ]
+    ))
+    .contains("cannot be used with"));
+    assert!(stderr(&expect(2, &["import", &store, &t.join("in.csv")]))
+        .contains(".fvecs, .npy, .npz or .jsonl"));
+    assert!(stderr(&expect(2, &["import", &store, "-"])).contains("needs --format"));
+    assert!(stderr(&expect(
+        2,
+        &["import", &store, &vecs, "--ids", &t.join("ids.txt")]
+    ))
+    .contains(".ivecs, .u64 or .npy"));
     assert!(
         stderr(&expect(6, &["import", &store, &t.join("missing.fvecs")])).contains("missing.fvecs")
     );
     assert!(stderr(&expect(3, &["stat", &store])).contains("no vecstore store"));
     assert!(stderr(&expect(3, &["verify", &t.join("")])).contains("no vecstore store"));
+    for command in ["get", "put", "delete", "export", "search", "copy"] {
+        let args: Vec<&str> = match command {
+            "get" | "delete" => vec![command, &store, "1"],
+            "put" => vec![command, &store, "1", "0.5", "0.5"],
+            "export" => vec![command, &store, "out.fvecs"],
+            "search" => vec![command, &store, "-q", &vecs],
+            _ => vec![command, &store, "elsewhere"],
+        };
+        let failed = expect(3, &args);
+        assert!(
+            stderr(&failed).starts_with(&format!("vecstore {command}: "))
+                && stderr(&failed).contains("no vecstore store"),
+            "{command}: {}",
+            stderr(&failed)
+        );
+    }
     assert!(stdout(&expect(0, &["--version"])).contains("format version"));
+}
+
+#[test]
+fn completions_are_generated_for_bash_and_zsh() {
+    let bash = stdout(&expect(0, &["completions", "bash"]));
+    assert!(
+        bash.contains("complete -F") && bash.contains("vecstore"),
+        "{bash}"
+    );
+    for command in COMMANDS {
+        assert!(bash.contains(command), "{command}");
+    }
+    assert!(bash.contains("--skip-damaged") && bash.contains("fvecs npy npz jsonl"));
+    let zsh = stdout(&expect(0, &["completions", "zsh"]));
+    assert!(zsh.starts_with("#compdef vecstore"), "{zsh}");
+    assert!(zsh.contains("--skip-damaged"));
+    expect(2, &["completions", "fish"]);
 }
 
 /// The library's version string, as the tool reports it.
