@@ -160,7 +160,7 @@ pub enum Command {
         #[arg(value_name = "ID")]
         id: u64,
         /// The vector's values (default: read standard input).
-        #[arg(value_name = "VALUE", allow_negative_numbers = true)]
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
         values: Vec<f32>,
         /// fsync, flush or none.
         #[arg(long, value_enum, default_value_t = Mode::Fsync, value_name = "MODE")]

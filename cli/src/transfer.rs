@@ -157,7 +157,7 @@ pub fn import(a: &ImportArgs) -> Result<Report, Failure> {
     let spec = match (&a.ids, format) {
         (Some(path), _) => IdSpec::File(path.clone()),
         (None, Format::Jsonl) => IdSpec::Embedded,
-        (None, Format::Npz) if a.start_id.is_none() => match VectorFile::npz_ids(&place)? {
+        (None, Format::Npz) if a.start_id.is_none() => match file.npz_ids()? {
             Some(ids) => IdSpec::Npz(ids),
             None => IdSpec::Sequential(0),
         },
@@ -321,15 +321,14 @@ pub fn export(a: &ExportArgs) -> Result<Report, Failure> {
 /// (from a verification, which knows which id each damaged slot held) and
 /// the cursor's messages.
 fn damage_report(store: &Store, damaged: &[String]) -> String {
-    let ids: Vec<String> = store
+    let mut ids: Vec<u64> = store
         .verify()
         .problems
         .iter()
-        .filter_map(|p| {
-            let id = p.strip_prefix("id ")?.split(':').next()?;
-            id.parse::<u64>().ok().map(|id| id.to_string())
-        })
+        .filter_map(|p| p.strip_prefix("id ")?.split(':').next()?.parse().ok())
         .collect();
+    ids.sort_unstable();
+    let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
     let mut err = format!(
         "skipped {} damaged vectors (every intact vector was exported)\n",
         damaged.len()

@@ -99,16 +99,27 @@ pub fn vector_format(place: &Place, given: Option<Format>) -> Result<Format, Fai
 pub struct VectorFile {
     file: InputFile,
     format: Format,
+    /// The `.npz` archive the vectors come from.
+    archive: Option<InputFile>,
 }
 
 impl VectorFile {
     pub fn open(place: &Place, format: Format) -> Result<VectorFile, Failure> {
-        let file = match format {
-            Format::Npz => npy::npz_member(&InputFile::open(place)?, &["vectors"], true)?
-                .ok_or_else(|| Failure::input(format!("{}: holds no arrays", place.name(true))))?,
-            _ => InputFile::open(place)?,
-        };
-        Ok(VectorFile { file, format })
+        let input = InputFile::open(place)?;
+        if format != Format::Npz {
+            return Ok(VectorFile {
+                file: input,
+                format,
+                archive: None,
+            });
+        }
+        let file = npy::npz_member(&input, &["vectors"], true)?
+            .ok_or_else(|| Failure::input(format!("{}: holds no arrays", place.name(true))))?;
+        Ok(VectorFile {
+            file,
+            format,
+            archive: Some(input),
+        })
     }
 
     /// A reader from the first vector on (each call starts again).
@@ -130,8 +141,11 @@ impl VectorFile {
     }
 
     /// For `.npz` input: the archive's `ids` array, if it has one.
-    pub fn npz_ids(place: &Place) -> Result<Option<InputFile>, Failure> {
-        npy::npz_member(&InputFile::open(place)?, &["ids"], false)
+    pub fn npz_ids(&self) -> Result<Option<InputFile>, Failure> {
+        match &self.archive {
+            Some(archive) => npy::npz_member(archive, &["ids"], false),
+            None => Ok(None),
+        }
     }
 }
 

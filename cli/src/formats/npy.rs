@@ -26,6 +26,9 @@ struct Opened {
 
 /// Reads and checks the header; the input is left at the first value.
 fn open(mut input: Input) -> Result<Opened, Failure> {
+    if input.len() == 0 {
+        return Err(input.bad("the file is empty: no .npy header"));
+    }
     let header = NpyHeader::from_reader(&mut input.reader).map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             input.bad("the file is truncated inside its .npy header")
