@@ -250,8 +250,9 @@ pub fn export(a: &ExportArgs) -> Result<Report, Failure> {
         check_id_path(ids)?;
     }
     let store = open_read_only(dir)?;
-    // The count first: on a store being written, the cursor (taken after)
-    // holds at least as many (an .npy header announces it).
+    // The count, then the cursor: on a store being written they may differ,
+    // which only an .npy on standard output refuses (its header announces
+    // the count before the first vector; a file's header is written last).
     let total = store.len();
     let mut cursor = store.cursor();
     let mut output = Output::create(&place)?;
