@@ -62,8 +62,9 @@ set(functions
   vecstore_len vecstore_dimension vecstore_get_ref vecstore_guard_data vecstore_guard_len
   vecstore_guard_id vecstore_guard_release vecstore_cursor_open vecstore_cursor_next
   vecstore_cursor_close vecstore_flush vecstore_checkpoint vecstore_set_durability
-  vecstore_reserve vecstore_compact vecstore_stats_get vecstore_search vecstore_search_batch
-  vecstore_search_filter vecstore_search_ids vecstore_search_by_id vecstore_set_search_threads)
+  vecstore_reserve vecstore_compact vecstore_copy vecstore_stats_get vecstore_search
+  vecstore_search_batch vecstore_search_filter vecstore_search_ids vecstore_search_by_id
+  vecstore_set_search_threads)
 foreach(f ${functions})
   if(NOT text MATCHES "[ *\t\r\n]${f}[ \t]*\\(")
     list(APPEND errors "function ${f} not declared")

@@ -13,6 +13,7 @@ mod changes;
 mod checkpoint;
 mod codec;
 mod compaction;
+mod copy;
 mod error;
 mod files;
 mod follow;

@@ -13,10 +13,13 @@
 //! (anonymous memory after an open, in a child process), procs (a reader
 //! process beside a writer: visibility latency, get_ref under a bulk load).
 //! The last four share one loaded store per engine (loaded again only if
-//! lifecycle ran first and consumed it).
+//! lifecycle ran first and consumed it). copy: an online copy
+//! (`Store::copy_to`) of a store of the size against `cp -r` + `sync` of
+//! its directory (vecstore only).
 //! Timings are printed, never asserted.
 
 mod cabi;
+mod copy;
 mod data;
 mod engines;
 mod knn;
@@ -44,7 +47,7 @@ use report::SizeReport;
 use results::Results;
 use workloads::{Ctx, Loaded, Plan};
 
-const WORKLOADS: [&str; 14] = [
+const WORKLOADS: [&str; 15] = [
     "bulk",
     "replay",
     "puts",
@@ -59,6 +62,7 @@ const WORKLOADS: [&str; 14] = [
     "reopen",
     "openmem",
     "procs",
+    "copy",
 ];
 
 /// The workloads run on the loaded stores' handles and directories, after
@@ -393,6 +397,10 @@ fn run_size(args: &Args, n: usize, dim: usize, root: &Path) -> Result<SizeReport
             None
         };
         self::handles(args, &ctx, Stores { vs, vl, lm }, &progress, &mut res)?;
+    }
+    if args.runs("copy") {
+        progress("online copy against cp -r + sync");
+        copy::run(&data, root, if args.quick { 2 } else { 3 }, &mut res)?;
     }
     if args.runs("memory") {
         progress("memory (child processes)");

@@ -205,6 +205,18 @@ pub fn targets(results: &Results, n: usize, fdatasync_per_s: f64) -> Vec<Target>
         met: put.map(|p| p >= 0.9 * fdatasync_per_s),
     });
 
+    let copy = ours("copy_ratio");
+    t.push(Target {
+        name: "online copy within 1.5x of cp -r + sync",
+        measured: format!(
+            "{} ms vs {} ms ({})",
+            value(ours("copy")),
+            value(results.get("copy", crate::results::LIMIT)),
+            ratio(copy)
+        ),
+        met: copy.map(|r| r <= 1.5),
+    });
+
     let scale = ours("put_t8_scale");
     t.push(Target {
         name: "8 threads of durable puts >= 4x one thread",

@@ -57,6 +57,8 @@ const SIZE_METRICS: &[Metric] = &[
         Lower,
     ),
     m("scan", "full scan", "GB/s", Higher),
+    m("copy", "online copy [limit=cp -r + sync]", "ms", Lower),
+    m("copy_ratio", "  copy / (cp -r + sync)", "x", Info),
     m("replay_open", "open replaying the log", "ms", Lower),
     m(
         "replay_vectors",

@@ -4,6 +4,8 @@
 #                  (and vecstore::vecstore_static)
 #   2. pkg-config: cc main.c $(pkg-config --cflags --libs vecstore), and a
 #                  static link with --static (uses Libs.private)
+#   3. the vecstore tool in PREFIX/bin runs (a pipe into a new store and a
+#      read back), and its bash and zsh completions are installed
 # Usage: check.sh PREFIX     (e.g. after: cmake --install build/c --prefix PREFIX)
 set -euo pipefail
 
@@ -73,4 +75,21 @@ if ldd "$work/pc_static" | grep -q libvecstore; then
   exit 1
 fi
 
-echo "consumer check: all 4 builds (cmake shared/static, pkg-config shared/static) OK"
+echo "== the vecstore tool ($prefix/bin/vecstore)"
+tool="$prefix/bin/vecstore"
+"$tool" --version
+printf '{"id": 7, "vector": [0.5, 1.5]}\n' | "$tool" import "$work/store" - --format jsonl
+if [[ $("$tool" get "$work/store" 7) != "0.5 1.5" ]]; then
+  echo "check.sh: the installed tool did not read back what it imported" >&2
+  exit 1
+fi
+"$tool" copy "$work/store" "$work/copy" >/dev/null
+"$tool" verify "$work/copy" >/dev/null
+for completion in share/bash-completion/completions/vecstore share/zsh/site-functions/_vecstore; do
+  if ! grep -q "skip-damaged" "$prefix/$completion"; then
+    echo "check.sh: $prefix/$completion missing or not vecstore's" >&2
+    exit 1
+  fi
+done
+
+echo "consumer check: all 4 builds (cmake shared/static, pkg-config shared/static) and the tool OK"

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use vecstore::ErrorKind;
 
-/// The process exit codes, documented in every `--help`.
+/// The process exit codes, documented in the top-level `--help`.
 pub mod code {
     /// Success.
     pub const OK: u8 = 0;
@@ -15,7 +15,7 @@ pub mod code {
     pub const USAGE: u8 = 2;
     /// No store in the directory.
     pub const NOT_FOUND: u8 = 3;
-    /// Another process holds the store open for writing.
+    /// Another process holds the store's write lock.
     pub const LOCKED: u8 = 4;
     /// The store is damaged or written by an incompatible format version.
     pub const CORRUPT: u8 = 5;
@@ -23,20 +23,24 @@ pub mod code {
     pub const BAD_INPUT: u8 = 6;
     /// Anything else: I/O errors, a full disk, an unwritable output file.
     pub const OTHER: u8 = 7;
+    /// `get`, `delete`: the store holds no vector with that id.
+    pub const NO_ID: u8 = 8;
 }
 
-/// The exit-code table appended to every help text.
+/// The exit-code table, shown once, at the end of the top-level `--help`.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  verify: the store is damaged (each problem is listed on stdout)
+  1  verify: the store is damaged (each problem is listed);
+     export --skip-damaged: damaged vectors were skipped (their ids are listed)
   2  usage error (unknown command or option, missing or bad argument)
   3  no vecstore store in DIR
-  4  the store is locked: another process has it open for writing
+  4  the store is locked: another handle holds its write lock
   5  the store is damaged or has an unsupported format version
-  6  bad input file: missing, malformed, truncated, non-finite values,
-     or a dimension that differs from the store's
-  7  any other error (I/O, disk full, output file not writable)";
+  6  bad input: a file missing, malformed or truncated, non-finite values, a
+     dimension that differs from the store's, a bad copy destination
+  7  any other error (I/O, disk full, output file not writable)
+  8  get, delete: the store holds no vector with that id";
 
 /// A failed command: what to tell the user and which exit code to use.
 #[derive(Debug)]
@@ -79,7 +83,7 @@ impl From<vecstore::Error> for Failure {
     fn from(err: vecstore::Error) -> Failure {
         let (code, prefix) = match err.kind() {
             ErrorKind::NotFound => (code::NOT_FOUND, ""),
-            ErrorKind::Locked => (code::LOCKED, "locked by a writer: "),
+            ErrorKind::Locked => (code::LOCKED, "the store is locked: "),
             ErrorKind::Corrupt => (code::CORRUPT, "the store is damaged: "),
             ErrorKind::VersionMismatch => (code::CORRUPT, "unsupported store format: "),
             ErrorKind::DimensionMismatch | ErrorKind::InvalidArgument => (code::BAD_INPUT, ""),

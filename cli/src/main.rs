@@ -1,7 +1,8 @@
-//! `vecstore`: inspect, check, load, dump and maintain vecstore stores from
-//! the shell, as mdb_stat, mdb_dump, mdb_load and mdb_copy do for LMDB.
+//! `vecstore`: inspect, check, load, dump, copy and maintain vecstore
+//! stores from the shell, as mdb_stat, mdb_dump, mdb_load and mdb_copy do
+//! for LMDB. The command line is parsed by clap (`cli`).
 
-mod args;
+mod cli;
 mod commands;
 mod fail;
 mod formats;
@@ -13,15 +14,35 @@ mod transfer;
 use std::io::Write;
 use std::process::ExitCode;
 
-use commands::COMMANDS;
-use fail::{code, Failure, EXIT_CODES};
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, Shell};
+use fail::{code, Failure};
 use report::Report;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (name, outcome) = run(&argv);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and usage errors, printed as clap formats them; usage
+            // errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            });
+        }
+    };
+    let (name, outcome) = run(cli);
     let code = match outcome {
         Ok(report) => {
+            if !report.err.is_empty() {
+                let mut err = std::io::stderr().lock();
+                for line in report.err.lines() {
+                    let _ = writeln!(err, "vecstore {}: {line}", name.unwrap_or_default());
+                }
+            }
             let mut stdout = std::io::stdout().lock();
             match stdout
                 .write_all(report.out.as_bytes())
@@ -37,9 +58,11 @@ fn main() -> ExitCode {
             }
         }
         Err(failure) => {
-            match name {
-                Some(name) => eprintln!("vecstore {name}: {failure}"),
-                None => eprintln!("vecstore: {failure}"),
+            if !failure.message.is_empty() {
+                match name {
+                    Some(name) => eprintln!("vecstore {name}: {failure}"),
+                    None => eprintln!("vecstore: {failure}"),
+                }
             }
             failure.code
         }
@@ -47,81 +70,60 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Runs the command line; returns the command's name (if it named one) and
-/// the outcome.
-fn run(argv: &[String]) -> (Option<&'static str>, Result<Report, Failure>) {
-    let Some(first) = argv.first() else {
+/// Runs the command; returns its name and the outcome.
+fn run(cli: Cli) -> (Option<&'static str>, Result<Report, Failure>) {
+    if cli.version {
         return (
             None,
-            Err(Failure::usage(format!("no command given\n{}", brief()))),
-        );
-    };
-    match first.as_str() {
-        "-h" | "--help" => return (None, Ok(Report::ok(help()))),
-        "-V" | "--version" => {
-            return (
-                None,
-                Ok(Report::ok(format!(
-                    "vecstore {} (library {}, format version {})\n",
-                    env!("CARGO_PKG_VERSION"),
-                    store::library_version(),
-                    vecstore::FORMAT_VERSION
-                ))),
-            )
-        }
-        _ => {}
-    }
-    // `vecstore help COMMAND` is `vecstore COMMAND --help`.
-    let (word, rest) = match (first.as_str(), argv.get(1)) {
-        ("help", Some(command)) => (command, &["--help".to_string()][..]),
-        ("help", None) => return (None, Ok(Report::ok(help()))),
-        _ => (first, &argv[1..]),
-    };
-    let Some(command) = COMMANDS.iter().find(|c| c.spec.name == word) else {
-        return (
-            None,
-            Err(Failure::usage(format!(
-                "unknown command '{word}'\n{}",
-                brief()
+            Ok(Report::ok(format!(
+                "vecstore {} (library {}, format version {})\n",
+                env!("CARGO_PKG_VERSION"),
+                store::library_version(),
+                vecstore::FORMAT_VERSION
             ))),
         );
-    };
-    let spec = &command.spec;
-    let outcome = match args::parse(spec, rest) {
-        Ok(None) => Ok(Report::ok(args::help(spec))),
-        Ok(Some(parsed)) => (command.run)(spec, &parsed),
-        Err(failure) => Err(failure),
-    };
-    (Some(spec.name), outcome)
-}
-
-fn brief() -> String {
-    let names: Vec<&str> = COMMANDS.iter().map(|c| c.spec.name).collect();
-    format!(
-        "usage: vecstore COMMAND ... (commands: {})\nTry 'vecstore --help'.",
-        names.join(", ")
-    )
-}
-
-fn help() -> String {
-    let mut text = String::from(
-        "vecstore: inspect, check, load, dump and maintain vecstore stores.\n\n\
-         usage: vecstore COMMAND [ARGUMENTS] [OPTIONS]\n       \
-         vecstore COMMAND --help    (or: vecstore help COMMAND)\n       \
-         vecstore --version\n\nCommands:\n",
-    );
-    for command in COMMANDS {
-        text.push_str(&format!(
-            "  {:<11} {}\n",
-            command.spec.name, command.spec.summary
-        ));
     }
-    text.push_str(
-        "\nDIR is a store directory. Vector files are .fvecs or .npy (float32); id\n\
-         files are .ivecs or .u64. Progress bars appear on stderr when it is a\n\
-         terminal.\n\n",
-    );
-    text.push_str(EXIT_CODES);
-    text.push('\n');
-    text
+    let Some(command) = cli.command else {
+        return (
+            None,
+            Err(Failure::usage(
+                "no command given\nusage: vecstore <COMMAND> ...; try 'vecstore --help'",
+            )),
+        );
+    };
+    match command {
+        Command::Stat { dir, json } => (Some("stat"), commands::stat(&dir, json)),
+        Command::Verify { dir, json } => (Some("verify"), commands::verify(&dir, json)),
+        Command::Import(a) => (Some("import"), transfer::import(&a)),
+        Command::Export(a) => (Some("export"), transfer::export(&a)),
+        Command::Search(a) => (Some("search"), commands::search(&a)),
+        Command::Get { dir, id, json } => (Some("get"), commands::get(&dir, id, json)),
+        Command::Put {
+            dir,
+            id,
+            values,
+            durability,
+        } => (Some("put"), commands::put(&dir, id, &values, durability)),
+        Command::Delete {
+            dir,
+            ids,
+            durability,
+        } => (Some("delete"), commands::delete(&dir, &ids, durability)),
+        Command::Copy { src, dest } => (Some("copy"), commands::copy(&src, &dest)),
+        Command::Compact { dir } => (Some("compact"), commands::compact(&dir)),
+        Command::Checkpoint { dir } => (Some("checkpoint"), commands::checkpoint(&dir)),
+        Command::Completions { shell } => (Some("completions"), Ok(completions(shell))),
+    }
+}
+
+/// The completion script for `shell`, generated from the command line's
+/// description.
+fn completions(shell: Shell) -> Report {
+    let mut script = Vec::new();
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "vecstore", &mut script);
+    Report::ok(String::from_utf8_lossy(&script).into_owned())
 }

@@ -4,9 +4,11 @@
 
 use crate::fail::code;
 
-/// What a successful command prints on stdout, and its exit code.
+/// What a command that ran prints on stdout and stderr, and its exit code.
 pub struct Report {
     pub out: String,
+    /// Notes and warnings for stderr (printed before `out`).
+    pub err: String,
     pub code: u8,
 }
 
@@ -14,6 +16,7 @@ impl Report {
     pub fn ok(out: String) -> Report {
         Report {
             out,
+            err: String::new(),
             code: code::OK,
         }
     }

@@ -1,25 +1,35 @@
-//! `import` and `export`: streaming vectors between files and a store.
+//! `import` and `export`: streaming vectors between files (or standard
+//! input and output) and a store.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use vecstore::{Durability, ErrorKind, Options, Store};
 
-use crate::args::{usage_error, Parsed, Spec};
-use crate::fail::Failure;
-use crate::formats::{self, check_finite, IdReader, VectorReader};
+use crate::cli::{ExportArgs, Format, ImportArgs};
+use crate::fail::{code, Failure};
+use crate::formats::{
+    self, check_finite, check_id_path, create_ids, open_ids, IdReader, InputFile, Output, Place,
+    VectorFile, VectorReader,
+};
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::store::{open, open_read_only};
 
-pub const DURABILITIES: &[(&str, Durability)] = &[
-    ("fsync", Durability::Fsync),
-    ("flush", Durability::Flush),
-    ("none", Durability::None),
-];
-
 /// Where the ids of imported vectors come from.
+enum IdSpec {
+    /// An id file.
+    File(PathBuf),
+    /// An `.npz` archive's `ids` array.
+    Npz(InputFile),
+    /// The vector file's own (`.jsonl`).
+    Embedded,
+    /// Numbered from this one on.
+    Sequential(u64),
+}
+
 enum Ids {
-    File(IdReader),
+    Reader(Box<IdReader>),
+    Embedded,
     Sequential(u64),
 }
 
@@ -27,41 +37,44 @@ enum Ids {
 struct Source {
     vectors: Box<dyn VectorReader>,
     ids: Ids,
-    path: String,
+    name: String,
     done: u64,
 }
 
 impl Source {
-    fn open(file: &Path, ids: Option<&Path>, start_id: u64) -> Result<Source, Failure> {
-        let vectors = formats::open_vectors(file)?;
-        let ids = match ids {
-            Some(path) => {
-                let reader = formats::open_ids(path)?;
+    fn open(file: &VectorFile, name: &str, spec: &IdSpec) -> Result<Source, Failure> {
+        let vectors = file.reader()?;
+        let ids = match spec {
+            IdSpec::File(_) | IdSpec::Npz(_) => {
+                let (reader, what) = match spec {
+                    IdSpec::File(path) => (open_ids(path)?, path.display().to_string()),
+                    IdSpec::Npz(ids) => (IdReader::npy(ids)?, ids.name().to_string()),
+                    _ => unreachable!("matched above"),
+                };
                 if reader.count() != vectors.rows() {
                     return Err(Failure::input(format!(
-                        "{} holds {} ids for the {} vectors of {}",
-                        path.display(),
+                        "{what} holds {} ids for the {} vectors of {name}",
                         reader.count(),
                         vectors.rows(),
-                        file.display()
                     )));
                 }
-                Ids::File(reader)
+                Ids::Reader(Box::new(reader))
             }
-            None => {
-                if vectors.rows() > 0 && start_id.checked_add(vectors.rows() - 1).is_none() {
+            IdSpec::Embedded => Ids::Embedded,
+            IdSpec::Sequential(start) => {
+                if vectors.rows() > 0 && start.checked_add(vectors.rows() - 1).is_none() {
                     return Err(Failure::input(format!(
-                        "{} vectors from id {start_id} would pass the largest id",
+                        "{} vectors from id {start} would pass the largest id",
                         vectors.rows()
                     )));
                 }
-                Ids::Sequential(start_id)
+                Ids::Sequential(*start)
             }
         };
         Ok(Source {
             vectors,
             ids,
-            path: file.display().to_string(),
+            name: name.to_string(),
             done: 0,
         })
     }
@@ -76,12 +89,13 @@ impl Source {
     ) -> Result<usize, Failure> {
         rows.clear();
         ids.clear();
-        let n = self.vectors.read_rows(rows, max)?;
-        check_finite(Path::new(&self.path), rows, self.vectors.dim(), self.done)?;
+        let n = self.vectors.read_rows(rows, ids, max)?;
+        check_finite(&self.name, rows, self.vectors.dim(), self.done)?;
         match &mut self.ids {
-            Ids::File(reader) => {
+            Ids::Reader(reader) => {
                 reader.read_ids(ids, n)?;
             }
+            Ids::Embedded => {}
             Ids::Sequential(next) => {
                 ids.extend(*next..*next + n as u64);
                 *next += n as u64;
@@ -98,7 +112,7 @@ impl Source {
         batch: usize,
         mut each: impl FnMut(&[u64], &[f32]) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
-        let mut progress = Progress::new(label, self.vectors.rows());
+        let progress = Progress::new(label, self.vectors.rows());
         let (mut rows, mut ids) = (Vec::new(), Vec::new());
         loop {
             let n = self.next_batch(&mut rows, &mut ids, batch)?;
@@ -112,18 +126,19 @@ impl Source {
     }
 }
 
-pub fn import(spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
-    let dir = Path::new(p.arg(0));
-    let file = Path::new(p.arg(1));
-    let ids_file = p.value("ids").map(Path::new);
-    let batch: usize = p.number(spec, "batch", 1000)?;
-    let start_id: u64 = p.number(spec, "start-id", 0)?;
-    let durability = p.choice(spec, "durability", DURABILITIES, Durability::None)?;
-    if batch == 0 {
-        return Err(usage_error(spec, "--batch must be at least 1"));
+pub fn import(a: &ImportArgs) -> Result<Report, Failure> {
+    let dir = a.dir.as_path();
+    let place = Place::new(&a.file);
+    let format = formats::vector_format(&place, a.format)?;
+    let batch = usize::try_from(a.batch).unwrap_or(usize::MAX);
+    let durability = a.durability.durability();
+    if let Some(ids) = &a.ids {
+        check_id_path(ids)?;
     }
-    if ids_file.is_some() && p.value("start-id").is_some() {
-        return Err(usage_error(spec, "give --ids or --start-id, not both"));
+    if format == Format::Jsonl && (a.ids.is_some() || a.start_id.is_some()) {
+        return Err(Failure::usage(
+            "a .jsonl file carries its own ids: --ids and --start-id do not apply",
+        ));
     }
     let options = Options {
         durability,
@@ -137,13 +152,23 @@ pub fn import(spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
-    let mut source = Source::open(file, ids_file, start_id)?;
+    let name = place.name(true);
+    let file = VectorFile::open(&place, format)?;
+    let spec = match (&a.ids, format) {
+        (Some(path), _) => IdSpec::File(path.clone()),
+        (None, Format::Jsonl) => IdSpec::Embedded,
+        (None, Format::Npz) if a.start_id.is_none() => match file.npz_ids()? {
+            Some(ids) => IdSpec::Npz(ids),
+            None => IdSpec::Sequential(0),
+        },
+        (None, _) => IdSpec::Sequential(a.start_id.unwrap_or(0)),
+    };
+    let mut source = Source::open(&file, &name, &spec)?;
     let (dim, rows) = (source.vectors.dim(), source.vectors.rows());
     if let Some(store) = &existing {
         if rows > 0 && store.dimension() != dim {
             return Err(Failure::input(format!(
-                "{} holds vectors of dimension {dim}, the store {} has dimension {}",
-                file.display(),
+                "{name} holds vectors of dimension {dim}, the store {} has dimension {}",
                 dir.display(),
                 store.dimension()
             )));
@@ -152,14 +177,16 @@ pub fn import(spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
     if rows == 0 {
         if existing.is_none() {
             return Err(Failure::input(format!(
-                "{} holds no vectors; no store was created",
-                file.display()
+                "{name} holds no vectors; no store was created"
             )));
         }
         return Ok(Report::ok(format!(
-            "{} holds no vectors; nothing was imported\n",
-            file.display()
+            "{name} holds no vectors; nothing was imported\n"
         )));
+    }
+    let note = file.note()?;
+    if let Some(note) = &note {
+        eprintln!("{note}");
     }
     // Nothing is written until the whole input is known to be sound.
     source.for_each_batch("checking", batch, |_, _| Ok(()))?;
@@ -174,7 +201,7 @@ pub fn import(spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
             },
         )?,
     };
-    let mut source = Source::open(file, ids_file, start_id)?;
+    let mut source = Source::open(&file, &name, &spec)?;
     let loaded = load(&store, &mut source, batch);
     if let Err(mut failure) = loaded {
         if durability == Durability::None {
@@ -190,8 +217,7 @@ pub fn import(spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
     }
     store.close()?;
     Ok(Report::ok(format!(
-        "imported {rows} vectors of dimension {dim} from {} into {}\n",
-        file.display(),
+        "imported {rows} vectors of dimension {dim} from {name} into {}\n",
         dir.display()
     )))
 }
@@ -211,34 +237,108 @@ fn load(store: &Store, source: &mut Source, batch: usize) -> Result<(), Failure>
     Ok(())
 }
 
-pub fn export(_spec: &Spec, p: &Parsed) -> Result<Report, Failure> {
-    let dir = Path::new(p.arg(0));
-    let file = Path::new(p.arg(1));
+pub fn export(a: &ExportArgs) -> Result<Report, Failure> {
+    let dir = a.dir.as_path();
+    let place = Place::new(&a.file);
+    let format = formats::vector_format(&place, a.format)?;
+    if format == Format::Npz {
+        return Err(Failure::usage(
+            "export writes .fvecs, .npy or .jsonl, not .npz",
+        ));
+    }
+    if let Some(ids) = &a.ids {
+        check_id_path(ids)?;
+    }
     let store = open_read_only(dir)?;
+    // The count, then the cursor: on a store being written they may differ,
+    // which only an .npy on standard output refuses (its header announces
+    // the count before the first vector; a file's header is written last).
     let total = store.len();
-    let mut vectors = formats::create_vectors(file, store.dimension(), total)?;
-    let mut ids = p
-        .value("ids")
-        .map(|f| formats::create_ids(Path::new(f)))
-        .transpose()?;
-    let mut progress = Progress::new("exporting", total);
     let mut cursor = store.cursor();
-    while let Some((id, row)) = cursor.next()? {
-        vectors.write_row(row)?;
-        if let Some(ids) = &mut ids {
-            ids.write_id(id)?;
+    let mut output = Output::create(&place)?;
+    let mut id_output = match &a.ids {
+        Some(path) => Some((path.as_path(), Output::create(&Place::Path(path.clone()))?)),
+        None => None,
+    };
+    let mut written = 0u64;
+    let mut damaged = Vec::new();
+    {
+        let mut vectors = formats::create_vectors(&mut output, format, store.dimension(), total)?;
+        let mut ids = match &mut id_output {
+            Some((path, out)) => Some(create_ids(path, out)?),
+            None => None,
+        };
+        let progress = Progress::new("exporting", total);
+        loop {
+            match cursor.next() {
+                Ok(Some((id, row))) => {
+                    vectors.write_row(id, row)?;
+                    if let Some(ids) = &mut ids {
+                        ids.write_id(id)?;
+                    }
+                    written += 1;
+                }
+                Ok(None) => break,
+                Err(e) if a.skip_damaged && e.kind() == ErrorKind::Corrupt => {
+                    damaged.push(e.message().to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            progress.add(1);
         }
-        progress.add(1);
+        progress.finish();
+        vectors.finish()?;
+        if let Some(ids) = ids {
+            ids.finish()?;
+        }
     }
-    progress.finish();
-    vectors.finish()?;
-    if let Some(ids) = ids {
-        ids.finish()?;
+    output.commit()?;
+    if let Some((_, out)) = id_output {
+        out.commit()?;
     }
-    Ok(Report::ok(format!(
-        "exported {total} vectors of dimension {} from {} to {}\n",
+    let summary = format!(
+        "exported {written} vectors of dimension {} from {} to {}\n",
         store.dimension(),
         dir.display(),
-        file.display()
-    )))
+        place.name(false)
+    );
+    // Standard output holds the data: the summary is not printed there.
+    let out = if place == Place::Std {
+        String::new()
+    } else {
+        summary
+    };
+    if damaged.is_empty() {
+        return Ok(Report::ok(out));
+    }
+    Ok(Report {
+        out,
+        err: damage_report(&store, &damaged),
+        code: code::PROBLEMS,
+    })
+}
+
+/// The stderr report of an export that skipped damaged vectors: their ids
+/// (from a verification, which knows which id each damaged slot held) and
+/// the cursor's messages.
+fn damage_report(store: &Store, damaged: &[String]) -> String {
+    let mut ids: Vec<u64> = store
+        .verify()
+        .problems
+        .iter()
+        .filter_map(|p| p.strip_prefix("id ")?.split(':').next()?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+    let mut err = format!(
+        "skipped {} damaged vectors (every intact vector was exported)\n",
+        damaged.len()
+    );
+    if !ids.is_empty() {
+        err.push_str(&format!("damaged ids: {}\n", ids.join(" ")));
+    }
+    for message in damaged {
+        err.push_str(&format!("damaged: {message}\n"));
+    }
+    err
 }

@@ -1,6 +1,10 @@
-//! Barriers and maintenance: flush, checkpoint, durability, room, compaction.
+//! Barriers and maintenance: flush, checkpoint, durability, room, compaction,
+//! online copy.
 
-use super::boundary::{set_optional, with_store};
+use std::ffi::c_char;
+use std::path::Path;
+
+use super::boundary::{set_optional, text, with_store};
 use super::types::*;
 use super::values::*;
 
@@ -115,5 +119,50 @@ pub extern "C" fn vecstore_compact(
         let reclaimed = h.store.compact()?;
         set_optional(out_bytes_reclaimed, reclaimed);
         Ok(())
+    })
+}
+
+/// Writes a consistent copy of the store as of this call into `dest_path`
+/// (online backup, like mdb_copy): the live vectors of one instant, bit for
+/// bit under their ids, in a new store with no dead slots and an empty log,
+/// checkpointed and fsynced (every file, the directory, and its entry in its
+/// parent), ready to open when the call returns. Writers, in this process
+/// or others, go on meanwhile: the copy reads a snapshot and takes no lock.
+/// On a read-only handle (which needs no lock at all, so it can copy a store
+/// that another process is writing), the copy is the last state the handle
+/// could read of the writer's: every write acknowledged before the call
+/// started, a batch whole or not at all.
+///
+/// A failed copy leaves nothing behind: the files it made are removed, and
+/// so are the directories it created (an existing empty directory is left
+/// empty). The source is never changed.
+///
+/// @param[in] store a handle, read-write or read-only.
+/// @param[in] dest_path the copy's directory, a NUL-terminated UTF-8 string
+/// read during the call only: a directory that does not exist (it is
+/// created, with any missing parents) or is empty; not the store's own
+/// directory nor inside it.
+/// @return
+/// - VECSTORE_OK: the copy is complete and durable.
+/// - VECSTORE_INVALID_ARGUMENT: `store` or `dest_path` is NULL,
+///   `dest_path` is not UTF-8, exists and is not an empty directory, or is
+///   the store's directory or lies inside it; nothing was made.
+/// - VECSTORE_CORRUPT: a vector of the store fails its checksum (the copy
+///   never carries a damaged vector; vecstore verify lists them); or a page
+///   of the checkpoint's index does. Nothing is left at `dest_path`.
+/// - VECSTORE_LOCKED: another handle holds a store created at `dest_path`
+///   meanwhile (a race with another copy or open).
+/// - VECSTORE_NO_SPACE: the disk cannot hold the copy; nothing is left.
+/// - VECSTORE_IO: creating, writing or syncing the copy failed (permission
+///   denied, a failed fsync, ...); nothing is left.
+/// - VECSTORE_INTERNAL: a bug, or a poisoned handle.
+#[no_mangle]
+pub extern "C" fn vecstore_copy(
+    store: *const vecstore_t,
+    dest_path: *const c_char,
+) -> vecstore_status {
+    with_store("vecstore_copy", store, |h| {
+        let dest = text(dest_path, "dest_path")?;
+        h.store.copy_to(Path::new(dest)).map(drop)
     })
 }

@@ -111,6 +111,7 @@ extern "C" {
         store: *mut vecstore_t,
         out_bytes_reclaimed: *mut u64,
     ) -> vecstore_status;
+    pub fn vecstore_copy(store: *const vecstore_t, dest_path: *const c_char) -> vecstore_status;
     pub fn vecstore_stats_get(
         store: *const vecstore_t,
         out_stats: *mut vecstore_stats,

@@ -52,6 +52,7 @@ pub fn check() {
         vecstore_set_durability(_, _);
         vecstore_reserve(_, _);
         vecstore_compact(_, _);
+        vecstore_copy(_, _);
         vecstore_stats_get(_, _);
         vecstore_search(_, _, _, _, _, _, _, _);
         vecstore_search_batch(_, _, _, _, _, _, _, _, _);

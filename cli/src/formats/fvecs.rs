@@ -78,7 +78,12 @@ impl VectorReader for Reader {
         self.rows
     }
 
-    fn read_rows(&mut self, out: &mut Vec<f32>, max: usize) -> Result<usize, Failure> {
+    fn read_rows(
+        &mut self,
+        out: &mut Vec<f32>,
+        _ids: &mut Vec<u64>,
+        max: usize,
+    ) -> Result<usize, Failure> {
         let n = (self.rows - self.next).min(max as u64) as usize;
         for _ in 0..n {
             read_record(
@@ -95,30 +100,36 @@ impl VectorReader for Reader {
 }
 
 /// Writes an `.fvecs` file.
-pub(super) struct Writer {
-    output: Output,
+pub(super) struct Writer<'a> {
+    output: &'a mut Output,
     dim_prefix: [u8; 4],
+    bytes: Vec<u8>,
 }
 
-impl Writer {
-    pub(super) fn new(output: Output, dim: u32) -> Result<Writer, Failure> {
+impl<'a> Writer<'a> {
+    pub(super) fn new(output: &'a mut Output, dim: u32) -> Result<Writer<'a>, Failure> {
         let dim = i32::try_from(dim).map_err(|_| {
             Failure::input(format!("dimension {dim} does not fit an .fvecs record"))
         })?;
         Ok(Writer {
             output,
             dim_prefix: dim.to_le_bytes(),
+            bytes: Vec::new(),
         })
     }
 }
 
-impl VectorWriter for Writer {
-    fn write_row(&mut self, row: &[f32]) -> Result<(), Failure> {
-        self.output.write(&self.dim_prefix)?;
-        self.output.write_f32s(row)
+impl VectorWriter for Writer<'_> {
+    fn write_row(&mut self, _id: u64, row: &[f32]) -> Result<(), Failure> {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(&self.dim_prefix);
+        for v in row {
+            self.bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        self.output.write_bytes(&self.bytes)
     }
 
     fn finish(self: Box<Self>) -> Result<(), Failure> {
-        self.output.commit()
+        Ok(())
     }
 }

@@ -1,62 +1,157 @@
-//! NumPy `.npy` files of little-endian float32 in C order: a magic string, a
-//! version, a header dictionary (`descr`, `fortran_order`, `shape`), then the
-//! values. Shape `(n, d)` is n vectors; shape `(d,)` is one vector.
+//! NumPy files through the `npyz` crate: `.npy` vectors (shape `(n, d)` or
+//! `(d,)`, C order; float32, or float64 and float16 converted to float32),
+//! `.npy` ids (int64, uint64, int32 or uint32), and the arrays of an `.npz`
+//! archive (read with the `zip` crate).
 
-use super::{Input, Output, VectorReader, VectorWriter};
-use crate::fail::{code, Failure};
+use std::fs::File;
+use std::io::BufReader;
 
-const MAGIC: &[u8; 6] = b"\x93NUMPY";
+use half::f16;
+use npyz::{DType, NpyFile, NpyHeader, NpyReader, NpyWriter, Order, TypeChar, WriterBuilder};
 
-/// Streams the rows of an `.npy` file.
-pub(super) struct Reader {
+use super::{
+    bad, read_failure, write_failure, Input, InputFile, Output, VectorReader, VectorWriter,
+};
+use crate::fail::Failure;
+
+type Data<T> = NpyReader<T, BufReader<File>>;
+
+/// A parsed header whose data size matches the file's.
+struct Opened {
+    header: NpyHeader,
     input: Input,
+    /// `(type character, bytes per value)` of a plain dtype.
+    kind: (TypeChar, u64),
+}
+
+/// Reads and checks the header; the input is left at the first value.
+fn open(mut input: Input) -> Result<Opened, Failure> {
+    if input.len() == 0 {
+        return Err(input.bad("the file is empty: no .npy header"));
+    }
+    let header = NpyHeader::from_reader(&mut input.reader).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            input.bad("the file is truncated inside its .npy header")
+        } else {
+            input.bad(format!("not a valid .npy file: {e}"))
+        }
+    })?;
+    let DType::Plain(ty) = header.dtype() else {
+        return Err(input.bad(format!(
+            "dtype {} is a structured type; save a plain numeric array",
+            header.dtype().descr()
+        )));
+    };
+    let kind = (ty.type_char(), ty.size_field());
+    if header.order() == Order::Fortran && header.shape().iter().filter(|&&n| n > 1).count() > 1 {
+        return Err(input
+            .bad("the array is in Fortran order: save a C-order copy (numpy.ascontiguousarray)"));
+    }
+    let start = input.position()?;
+    let expected = header
+        .shape()
+        .iter()
+        .try_fold(ty.size_field(), |n, &d| n.checked_mul(d))
+        .ok_or_else(|| input.bad("shape is too large"))?;
+    let found = input.len() - start;
+    if found != expected {
+        return Err(input.bad(format!(
+            "shape {:?} of {} needs {expected} bytes of data, the file has {found}: {}",
+            header.shape(),
+            ty,
+            if found < expected {
+                "the file is truncated"
+            } else {
+                "trailing bytes after the data"
+            }
+        )));
+    }
+    Ok(Opened {
+        header,
+        input,
+        kind,
+    })
+}
+
+impl Opened {
+    /// The values as `T`, and the input's name.
+    fn data<T: npyz::Deserialize>(self) -> Result<(Data<T>, String), Failure> {
+        let Opened { header, input, .. } = self;
+        let name = input.name;
+        let data = NpyFile::with_header(header, input.reader)
+            .data::<T>()
+            .map_err(|e| bad(&name, e))?;
+        Ok((data, name))
+    }
+}
+
+/// The vectors' values, of whichever float type the file holds.
+enum Values {
+    F32(Data<f32>),
+    F64(Data<f64>),
+    F16(Data<f16>),
+}
+
+impl Values {
+    fn next(&mut self) -> Option<std::io::Result<f32>> {
+        match self {
+            Values::F32(d) => d.next(),
+            Values::F64(d) => d.next().map(|r| r.map(|v| v as f32)),
+            Values::F16(d) => d.next().map(|r| r.map(f32::from)),
+        }
+    }
+}
+
+/// Streams the rows of an `.npy` file of vectors.
+pub(super) struct Reader {
+    values: Values,
+    name: String,
     dim: u32,
     rows: u64,
     next: u64,
 }
 
 impl Reader {
-    pub(super) fn new(mut input: Input) -> Result<Reader, Failure> {
-        let mut preamble = [0u8; 8];
-        input.read_exact(&mut preamble)?;
-        if &preamble[..6] != MAGIC {
-            return Err(input.bad("not an .npy file (bad magic string)"));
-        }
-        let (header_len, len_bytes) = match preamble[6] {
-            1 => {
-                let mut b = [0u8; 2];
-                input.read_exact(&mut b)?;
-                (u64::from(u16::from_le_bytes(b)), 2)
+    pub(super) fn new(input: Input) -> Result<Reader, Failure> {
+        let opened = open(input)?;
+        let (rows, dim) = match opened.header.shape() {
+            &[dim] => (1, dim),
+            &[rows, dim] => (rows, dim),
+            shape => {
+                return Err(opened
+                    .input
+                    .bad(format!("shape {shape:?} is not 2-D (vectors, dimension)")))
             }
-            2 | 3 => (u64::from(input.read_u32()?), 4),
-            v => return Err(input.bad(format!(".npy format version {v} is not supported"))),
         };
-        let data_start = 8 + len_bytes + header_len;
-        if data_start > input.len() {
-            return Err(input.bad("file is truncated inside its header"));
-        }
-        let mut header = vec![0u8; header_len as usize];
-        input.read_exact(&mut header)?;
-        let header = Header::parse(&String::from_utf8_lossy(&header))
-            .map_err(|e| input.bad(format!("bad .npy header: {e}")))?;
-        let (rows, dim) = header.check().map_err(|e| input.bad(e))?;
-        let expected = rows
-            .checked_mul(dim as u64)
-            .and_then(|n| n.checked_mul(4))
-            .ok_or_else(|| input.bad("shape is too large"))?;
-        let found = input.len() - data_start;
-        if found != expected {
-            return Err(input.bad(format!(
-                "shape ({rows}, {dim}) needs {expected} bytes of data, the file has {found}: {}",
-                if found < expected {
-                    "the file is truncated"
-                } else {
-                    "trailing bytes after the data"
-                }
-            )));
-        }
+        let dim = u32::try_from(dim).ok().filter(|&d| d > 0).ok_or_else(|| {
+            opened
+                .input
+                .bad(format!("dimension {dim} is not between 1 and {}", u32::MAX))
+        })?;
+        let (values, name) = match opened.kind {
+            (TypeChar::Float, 4) => {
+                let (d, i) = opened.data()?;
+                (Values::F32(d), i)
+            }
+            (TypeChar::Float, 8) => {
+                let (d, i) = opened.data()?;
+                (Values::F64(d), i)
+            }
+            (TypeChar::Float, 2) => {
+                let (d, i) = opened.data()?;
+                (Values::F16(d), i)
+            }
+            _ => {
+                return Err(opened.input.bad(format!(
+                    "dtype {} is not supported: vectors are float32, float64 or float16 \
+                     (e.g. array.astype('<f4'))",
+                    opened.header.dtype().descr()
+                )))
+            }
+        };
         Ok(Reader {
-            input,
+            values,
+            name,
             dim,
             rows,
             next: 0,
@@ -73,255 +168,226 @@ impl VectorReader for Reader {
         self.rows
     }
 
-    fn read_rows(&mut self, out: &mut Vec<f32>, max: usize) -> Result<usize, Failure> {
+    fn read_rows(
+        &mut self,
+        out: &mut Vec<f32>,
+        _ids: &mut Vec<u64>,
+        max: usize,
+    ) -> Result<usize, Failure> {
         let n = (self.rows - self.next).min(max as u64) as usize;
-        self.input.read_f32s(n * self.dim as usize, out)?;
+        out.reserve(n * self.dim as usize);
+        for _ in 0..n * self.dim as usize {
+            match self.values.next() {
+                Some(Ok(v)) => out.push(v),
+                Some(Err(e)) => return Err(read_failure(&self.name, &e)),
+                None => return Err(bad(&self.name, "the file is truncated")),
+            }
+        }
         self.next += n as u64;
         Ok(n)
     }
 }
 
-/// Writes an `.npy` file of a shape fixed up front.
-pub(super) struct Writer {
-    output: Output,
-    rows: u64,
+/// What the import tells of a conversion the file's dtype needs.
+pub(super) fn conversion_note(input: Input) -> Result<Option<String>, Failure> {
+    let opened = open(input)?;
+    let name = &opened.input.name;
+    Ok(match opened.kind {
+        (TypeChar::Float, 8) => Some(format!(
+            "note: {name} holds float64 values; they are converted to float32 \
+             (rounded to the nearest float32)"
+        )),
+        (TypeChar::Float, 2) => Some(format!(
+            "note: {name} holds float16 values; they are converted to float32 (exactly)"
+        )),
+        _ => None,
+    })
+}
+
+/// Ids of an `.npy` file, of whichever integer type it holds.
+pub(super) enum Ids {
+    I64(Data<i64>),
+    U64(Data<u64>),
+    I32(Data<i32>),
+    U32(Data<u32>),
+}
+
+impl Ids {
+    /// Opens an `.npy` id file: `(ids, their count, the file's name)`.
+    pub(super) fn open(input: Input) -> Result<(Ids, u64, String), Failure> {
+        let opened = open(input)?;
+        let count = match opened.header.shape() {
+            &[n] => n,
+            &[n, 1] => n,
+            shape => {
+                return Err(opened
+                    .input
+                    .bad(format!("shape {shape:?} is not a list of ids (n,)")))
+            }
+        };
+        let (ids, name) = match opened.kind {
+            (TypeChar::Int, 8) => {
+                let (d, i) = opened.data()?;
+                (Ids::I64(d), i)
+            }
+            (TypeChar::Uint, 8) => {
+                let (d, i) = opened.data()?;
+                (Ids::U64(d), i)
+            }
+            (TypeChar::Int, 4) => {
+                let (d, i) = opened.data()?;
+                (Ids::I32(d), i)
+            }
+            (TypeChar::Uint, 4) => {
+                let (d, i) = opened.data()?;
+                (Ids::U32(d), i)
+            }
+            _ => {
+                return Err(opened.input.bad(format!(
+                    "dtype {} is not supported for ids: save int64 or uint64",
+                    opened.header.dtype().descr()
+                )))
+            }
+        };
+        Ok((ids, count, name))
+    }
+
+    /// The next id, number `index` (negative ids are refused).
+    pub(super) fn next(&mut self, name: &str, index: u64) -> Result<u64, Failure> {
+        let signed = |r: Option<std::io::Result<i64>>| -> Result<u64, Failure> {
+            let v = r
+                .ok_or_else(|| bad(name, "the file is truncated"))?
+                .map_err(|e| read_failure(name, &e))?;
+            u64::try_from(v)
+                .map_err(|_| bad(name, format!("id {index} is {v}; ids are non-negative")))
+        };
+        let unsigned = |r: Option<std::io::Result<u64>>| -> Result<u64, Failure> {
+            r.ok_or_else(|| bad(name, "the file is truncated"))?
+                .map_err(|e| read_failure(name, &e))
+        };
+        match self {
+            Ids::I64(d) => signed(d.next()),
+            Ids::I32(d) => signed(d.next().map(|r| r.map(i64::from))),
+            Ids::U64(d) => unsigned(d.next()),
+            Ids::U32(d) => unsigned(d.next().map(|r| r.map(u64::from))),
+        }
+    }
+}
+
+/// Writes an `.npy` file of float32 rows: into a file, whose shape is
+/// written at the end; into standard output, with `rows` announced up front.
+pub(super) struct Writer<'a> {
+    npy: NpyWriter<f32, &'a mut Output>,
+    name: String,
+    seekable: bool,
+    /// The rows announced up front (standard output only).
+    announced: Option<u64>,
     written: u64,
 }
 
-impl Writer {
-    pub(super) fn new(mut output: Output, dim: u32, rows: u64) -> Result<Writer, Failure> {
-        output.write(&encode_header(rows, dim))?;
+impl<'a> Writer<'a> {
+    pub(super) fn new(output: &'a mut Output, dim: u32, rows: u64) -> Result<Writer<'a>, Failure> {
+        let name = output.name.clone();
+        let seekable = output.seekable();
+        let started = if seekable {
+            npyz::WriteOptions::new()
+                .default_dtype()
+                .writer(output)
+                .begin_2d(u64::from(dim))
+        } else {
+            npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&[rows, u64::from(dim)])
+                .writer(output)
+                .begin_nd()
+        };
+        let npy = started.map_err(|e| write_failure(&name, seekable, &e))?;
         Ok(Writer {
-            output,
-            rows,
+            npy,
+            name,
+            seekable,
+            announced: (!seekable).then_some(rows),
             written: 0,
         })
     }
 }
 
-impl VectorWriter for Writer {
-    fn write_row(&mut self, row: &[f32]) -> Result<(), Failure> {
+impl VectorWriter for Writer<'_> {
+    fn write_row(&mut self, _id: u64, row: &[f32]) -> Result<(), Failure> {
         self.written += 1;
-        self.output.write_f32s(row)
+        if self.announced.is_some_and(|n| self.written > n) {
+            return Err(self.mismatch());
+        }
+        for v in row {
+            self.npy
+                .push(v)
+                .map_err(|e| write_failure(&self.name, self.seekable, &e))?;
+        }
+        Ok(())
     }
 
     fn finish(self: Box<Self>) -> Result<(), Failure> {
-        if self.written != self.rows {
-            return Err(Failure::new(
-                code::OTHER,
-                format!(
-                    "wrote {} vectors but the .npy header announced {}",
-                    self.written, self.rows
-                ),
-            ));
+        if self.announced.is_some_and(|n| self.written != n) {
+            return Err(self.mismatch());
         }
-        self.output.commit()
+        let (name, seekable) = (self.name.clone(), self.seekable);
+        self.npy
+            .finish()
+            .map_err(|e| write_failure(&name, seekable, &e))
     }
 }
 
-/// A version 1.0 header for `rows` float32 vectors of `dim`, padded so that
-/// the data starts at a multiple of 64 bytes.
-fn encode_header(rows: u64, dim: u32) -> Vec<u8> {
-    let mut dict =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
-    let unpadded = MAGIC.len() + 2 + 2 + dict.len() + 1;
-    dict.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    dict.push('\n');
-    let mut out = Vec::with_capacity(10 + dict.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
-}
-
-/// The fields of an `.npy` header dictionary that matter here.
-#[derive(Debug, PartialEq)]
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<u64>,
-}
-
-impl Header {
-    /// Parses the Python literal `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
-    fn parse(text: &str) -> Result<Header, String> {
-        let mut p = Lexer(text.trim_end());
-        let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-        p.expect('{')?;
-        while !p.eat('}') {
-            let key = p.string()?;
-            p.expect(':')?;
-            match key.as_str() {
-                "descr" => descr = Some(p.string()?),
-                "fortran_order" => fortran_order = Some(p.boolean()?),
-                "shape" => shape = Some(p.tuple()?),
-                other => return Err(format!("unexpected key '{other}'")),
-            }
-            if !p.eat(',') {
-                p.expect('}')?;
-                break;
-            }
-        }
-        if !p.0.trim().is_empty() {
-            return Err("text after the dictionary".into());
-        }
-        Ok(Header {
-            descr: descr.ok_or("no 'descr'")?,
-            fortran_order: fortran_order.ok_or("no 'fortran_order'")?,
-            shape: shape.ok_or("no 'shape'")?,
-        })
-    }
-
-    /// `(rows, dim)` if the header describes float32 vectors vecstore can read.
-    fn check(&self) -> Result<(u64, u32), String> {
-        if self.descr != "<f4" {
-            return Err(format!(
-                "dtype '{}' is not supported: save little-endian float32 ('<f4'), e.g. array.astype('<f4')",
-                self.descr
-            ));
-        }
-        let (rows, dim) = match self.shape[..] {
-            [dim] => (1, dim),
-            [rows, dim] => (rows, dim),
-            _ => {
-                return Err(format!(
-                    "shape {:?} is not 2-D (vectors, dimension)",
-                    self.shape
-                ))
-            }
-        };
-        if self.fortran_order && rows > 1 && dim > 1 {
-            return Err(
-                "the array is in Fortran order: save a C-order copy (numpy.ascontiguousarray)"
-                    .into(),
-            );
-        }
-        let dim = u32::try_from(dim)
-            .ok()
-            .filter(|&d| d > 0)
-            .ok_or_else(|| format!("dimension {dim} is not between 1 and {}", u32::MAX))?;
-        Ok((rows, dim))
-    }
-}
-
-/// A cursor over the header text.
-struct Lexer<'a>(&'a str);
-
-impl Lexer<'_> {
-    fn eat(&mut self, c: char) -> bool {
-        self.0 = self.0.trim_start();
-        match self.0.strip_prefix(c) {
-            Some(rest) => {
-                self.0 = rest;
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!("expected '{c}' at \"{}\"", self.0))
-        }
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.0 = self.0.trim_start();
-        let quote = match self.0.chars().next() {
-            Some(q @ ('\'' | '"')) => q,
-            _ => return Err(format!("expected a string at \"{}\"", self.0)),
-        };
-        let body = &self.0[1..];
-        let end = body.find(quote).ok_or("unterminated string")?;
-        self.0 = &body[end + 1..];
-        Ok(body[..end].to_string())
-    }
-
-    fn boolean(&mut self) -> Result<bool, String> {
-        self.0 = self.0.trim_start();
-        for (word, value) in [("True", true), ("False", false)] {
-            if let Some(rest) = self.0.strip_prefix(word) {
-                self.0 = rest;
-                return Ok(value);
-            }
-        }
-        Err(format!("expected True or False at \"{}\"", self.0))
-    }
-
-    fn tuple(&mut self) -> Result<Vec<u64>, String> {
-        self.expect('(')?;
-        let mut items = Vec::new();
-        while !self.eat(')') {
-            self.0 = self.0.trim_start();
-            let digits = self
-                .0
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(self.0.len());
-            let n = self.0[..digits]
-                .parse()
-                .map_err(|_| format!("expected a size at \"{}\"", self.0))?;
-            self.0 = &self.0[digits..];
-            items.push(n);
-            if !self.eat(',') {
-                self.expect(')')?;
-                break;
-            }
-        }
-        Ok(items)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_what_numpy_writes() {
-        let h = Header::parse(
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 128), }          \n",
+impl Writer<'_> {
+    fn mismatch(&self) -> Failure {
+        Failure::new(
+            crate::fail::code::OTHER,
+            format!(
+                "{}: the .npy header announced {} vectors but {} were written (the store \
+                 changed during the export, or damaged vectors were skipped); standard \
+                 output needs the count up front: write to a file, or use --format fvecs or jsonl",
+                self.name,
+                self.announced.unwrap_or(0),
+                self.written
+            ),
         )
-        .unwrap();
-        assert_eq!(h.check().unwrap(), (1000, 128));
-        let h = Header::parse("{'descr':'<f4','fortran_order':True,'shape':(7,)}").unwrap();
-        assert_eq!(h.check().unwrap(), (1, 7));
     }
+}
 
-    #[test]
-    fn refuses_what_it_cannot_read() {
-        let check = |text: &str| Header::parse(text).and_then(|h| h.check().map(|_| ()));
-        assert!(
-            check("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }")
-                .unwrap_err()
-                .contains("'<f8' is not supported")
-        );
-        assert!(
-            check("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }")
-                .unwrap_err()
-                .contains("Fortran order")
-        );
-        assert!(
-            check("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }")
-                .unwrap_err()
-                .contains("not 2-D")
-        );
-        assert!(check("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0), }").is_err());
-        assert!(check("{'descr': '<f4', 'shape': (2, 3), }")
-            .unwrap_err()
-            .contains("fortran_order"));
-        assert!(check("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }").is_err());
-        assert!(check("{'descr': '<f4'").is_err());
-    }
-
-    #[test]
-    fn header_round_trips_and_aligns_data() {
-        let bytes = encode_header(12345, 77);
-        assert_eq!(bytes.len() % 64, 0);
-        let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        assert_eq!(10 + len, bytes.len());
-        let h = Header::parse(std::str::from_utf8(&bytes[10..]).unwrap()).unwrap();
-        assert_eq!(h.check().unwrap(), (12345, 77));
-    }
+/// An array of an `.npz` archive, spooled into a temporary file: the member
+/// named by the first of `names` found (`NAME.npy`); or, if `only` and none
+/// is found, the archive's only array other than `ids`. `None` if neither.
+pub(super) fn npz_member(
+    archive: &InputFile,
+    names: &[&str],
+    only: bool,
+) -> Result<Option<InputFile>, Failure> {
+    let input = archive.input()?;
+    let bad = |e: &dyn std::fmt::Display| input.bad(format!("not a valid .npz archive: {e}"));
+    let mut zip = zip::ZipArchive::new(input.reader.get_ref().try_clone().map_err(|e| bad(&e))?)
+        .map_err(|e| bad(&e))?;
+    let members: Vec<String> = zip
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(&e))?;
+    let wanted = names
+        .iter()
+        .map(|n| format!("{n}.npy"))
+        .find(|n| members.contains(n))
+        .or_else(|| {
+            let arrays: Vec<&String> = members.iter().filter(|m| *m != "ids.npy").collect();
+            (only && arrays.len() == 1).then(|| arrays[0].clone())
+        });
+    let Some(member) = wanted else {
+        if only && members.iter().filter(|m| *m != "ids.npy").count() > 1 {
+            return Err(input.bad(format!(
+                "holds several arrays ({}): name the vectors' array 'vectors'",
+                members.join(", ")
+            )));
+        }
+        return Ok(None);
+    };
+    let entry = zip.by_name(&member).map_err(|e| bad(&e))?;
+    let name = format!("{}[{}]", archive.name(), member.trim_end_matches(".npy"));
+    InputFile::from_reader(name, entry).map(Some)
 }
