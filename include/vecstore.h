@@ -836,7 +836,9 @@ enum vecstore_status vecstore_compact(vecstore_t *store, uint64_t *out_bytes_rec
  *
  * A failed copy leaves nothing behind: the files it made are removed, and
  * so are the directories it created (an existing empty directory is left
- * empty). The source is never changed.
+ * empty). The source is never changed. A copy cut short by a crash or a
+ * power cut is not removed and may open as a valid but incomplete store:
+ * only a copy whose call returned VECSTORE_OK is a backup.
  *
  * @param[in] store a handle, read-write or read-only.
  * @param[in] dest_path the copy's directory, a NUL-terminated UTF-8 string

@@ -42,7 +42,9 @@ impl Store {
     /// if a vector of the source fails its checksum (the copy stops there:
     /// it never carries a damaged vector); `Io` or `NoSpace` if writing the
     /// copy fails. On any error nothing is left behind: the files the copy
-    /// made are removed, and so are the directories it created.
+    /// made are removed, and so are the directories it created. A copy cut
+    /// short by a crash is not removed and may open as a valid but
+    /// incomplete store: only a copy that returned `Ok` is a backup.
     pub fn copy_to(&self, dest: impl AsRef<Path>) -> Result<u64> {
         let dest = dest.as_ref();
         check_destination(&self.dir, dest)?;
