@@ -2,6 +2,7 @@
 them with bindings/python/test.sh, which installs it into a venv first)."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -40,6 +41,16 @@ def vectors(n, d, seed=0):
     return np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
 
 
+def hold_refs(store, ids):
+    """get_ref arrays of `ids`, kept after their blocks exit (so each keeps
+    its guard)."""
+    arrays = []
+    for i in ids:
+        with store.get_ref(i) as v:
+            arrays.append(v)
+    return arrays
+
+
 @pytest.fixture(scope="session")
 def cc():
     """A C compiler, or skip."""
@@ -50,14 +61,29 @@ def cc():
     pytest.skip("no C compiler")
 
 
+def soname(library):
+    """The SONAME recorded in a shared library (readelf, from binutils)."""
+    out = subprocess.run(["readelf", "-d", library], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"\(SONAME\)\s+Library soname: \[(.+?)\]", out)
+    assert m, out
+    return m.group(1)
+
+
 def compile_c(cc, source, out_dir, name="prog"):
     """Compiles `source` against the header and library the package carries;
-    returns the executable's path."""
+    returns the executable's path. The wheel has the library as
+    libvecstore.so; a program linked with it asks the loader for its SONAME
+    (libvecstore.so.MAJOR), so a link of that name to the package's file goes
+    into a directory on the program's rpath."""
     src = os.path.join(out_dir, name + ".c")
     exe = os.path.join(out_dir, name)
     with open(src, "w") as f:
         f.write(source)
-    lib_dir = os.path.dirname(vecstore.library_path())
+    lib_dir = os.path.join(out_dir, "lib")
+    os.makedirs(lib_dir, exist_ok=True)
+    link = os.path.join(lib_dir, soname(vecstore.library_path()))
+    if not os.path.exists(link):
+        os.symlink(vecstore.library_path(), link)
     cmd = [
         cc, "-std=c11", "-Wall", "-Werror", "-O1",
         "-I", vecstore.include_dir(),

@@ -70,8 +70,10 @@ def _ids(ids: Any) -> U64Array:
     elif kind == "i":
         if arr.min() < 0:
             raise ValueError("ids must be in 0..2**64-1; got a negative id")
-    elif kind == "O":
-        return np.array([_id(x) for x in arr], dtype=np.uint64)
+    elif kind == "O" or (kind == "f" and not isinstance(ids, np.ndarray)):
+        # Python ints of both halves of the range make numpy pick object or
+        # float64: convert them one by one (a real float is refused there)
+        return np.array([_id(x) for x in (ids if kind == "f" else arr)], dtype=np.uint64)
     else:
         raise TypeError(f"ids must be integers (uint64 is taken as is), not dtype {arr.dtype}")
     return np.ascontiguousarray(arr, dtype=np.uint64)
@@ -89,7 +91,10 @@ def _floats(values: Any, ndim: int, what: str) -> F32Array:
     if arr.ndim != ndim:
         shape = "(dimension,)" if ndim == 1 else "(n, dimension)"
         raise ValueError(f"{what} must be {ndim}-D {shape}, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    if arr.dtype == np.float32:
+        return np.ascontiguousarray(arr)
+    with np.errstate(over="ignore"):  # beyond float32: inf, which the library refuses
+        return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _addr(arr: np.ndarray) -> int:
