@@ -260,7 +260,7 @@ def main():
             failures.append(f"{len(bf_fail)} top-10 lists differ from numpy")
 
         # 3: probes
-        print("\nprobes (vecstore_search, cosine, top 5; * = expected):")
+        print("\nprobes (Store.search, cosine, top 5; * = expected):")
         probe_results = []
         p_unit = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
         for pi, (probe, words, mods) in enumerate(PROBES):

@@ -62,7 +62,7 @@ __all__ = [
 
 def library_version() -> str:
     """The version of the C library the package carries ("MAJOR.MINOR.PATCH")."""
-    return _ffi.lib.vecstore_version().decode()
+    return str(_ffi.lib.vecstore_version().decode())
 
 
 def library_path() -> str:

@@ -22,7 +22,7 @@ class Error(Exception):
 
     @property
     def status_name(self) -> str:
-        return _ffi.lib.vecstore_status_str(self.status).decode()
+        return str(_ffi.lib.vecstore_status_str(self.status).decode())
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message

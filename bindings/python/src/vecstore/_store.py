@@ -7,7 +7,7 @@ import operator
 import os
 import threading
 import weakref
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +98,7 @@ def _floats(values: Any, ndim: int, what: str) -> F32Array:
 
 
 def _addr(arr: np.ndarray) -> int:
-    return arr.__array_interface__["data"][0]
+    return int(arr.__array_interface__["data"][0])
 
 
 def _durability(mode: Any) -> int:
@@ -160,7 +160,7 @@ def open(  # noqa: A001  (vecstore.open, as gzip.open)
     handle = ctypes.c_void_p()
     raw = os.fsencode(path)
     _check(lib.vecstore_open(raw, dim, ctypes.byref(opts), ctypes.byref(handle)))
-    return Store(handle.value, os.fsdecode(raw), bool(read_only))
+    return Store(handle.value or 0, os.fsdecode(raw), bool(read_only))
 
 
 # ---- Store ---------------------------------------------------------------------
@@ -422,7 +422,7 @@ class Store:
             _check(lib.vecstore_get_ref(h, i, ctypes.byref(guard), ctypes.byref(data)))
         finally:
             self._leave()
-        return Ref(guard.value, data.value, self._dim)
+        return Ref(guard.value or 0, data.value or 0, self._dim)
 
     def items(self) -> "Cursor":
         """Iterates over a snapshot of the live vectors, taken now, in
@@ -434,7 +434,7 @@ class Store:
 
     def __iter__(self) -> Iterator[int]:
         """The ids of a snapshot of the live vectors (as :meth:`items`)."""
-        return self._cursor(with_vectors=False)  # type: ignore[return-value]
+        return self._cursor(with_vectors=False)
 
     def _cursor(self, with_vectors: bool) -> "Cursor":
         cur = ctypes.c_void_p()
@@ -443,7 +443,7 @@ class Store:
             _check(lib.vecstore_cursor_open(h, ctypes.byref(cur)))
         finally:
             self._leave()
-        return Cursor(cur.value, self._dim, with_vectors)
+        return Cursor(cur.value or 0, self._dim, with_vectors)
 
     # -- search
 
@@ -476,6 +476,16 @@ class Store:
         if n == kk:
             return ids, dist
         return ids[:n].copy(), dist[:n].copy()
+
+    @overload
+    def search_batch(
+        self, queries: ArrayLike, k: int, metric: str = ..., *, return_counts: Literal[False] = ...
+    ) -> Tuple[U64Array, F32Array]: ...
+
+    @overload
+    def search_batch(
+        self, queries: ArrayLike, k: int, metric: str = ..., *, return_counts: Literal[True]
+    ) -> Tuple[U64Array, F32Array, npt.NDArray[np.int64]]: ...
 
     def search_batch(
         self, queries: ArrayLike, k: int, metric: str = "l2", *, return_counts: bool = False
@@ -563,7 +573,8 @@ class Store:
         st.size = ctypes.sizeof(_ffi.Stats)
         self._simple(lib.vecstore_stats_get, ctypes.byref(st))
         out: Dict[str, Union[int, float]] = {}
-        for name, _ in _ffi.Stats._fields_[1:]:
+        for spec in _ffi.Stats._fields_[1:]:
+            name = spec[0]
             field = getattr(_ffi.Stats, name)
             if field.offset + field.size <= st.size:
                 out[name] = getattr(st, name)
@@ -679,7 +690,7 @@ class Cursor:
                 return self._id.value
             # valid until the next call: copy it
             vec = np.empty(self._dim, dtype=np.float32)
-            ctypes.memmove(vec.ctypes.data, self._data.value, self._dim * 4)
+            ctypes.memmove(vec.ctypes.data, self._data.value or 0, self._dim * 4)
             return self._id.value, vec
 
     def _close_locked(self) -> None:
