@@ -8,27 +8,34 @@ calls on the same data, timed the same way, to show what the binding adds.
         [--dir DIR] [--json FILE]
 
 Per size, one data set (standard-normal float32 from numpy's
-default_rng(seed)) is written to files that both sides read. Each round
-runs bench/python/vs_c.c (compiled here with cc -O2 against the header and
-the library that the installed package carries, so both sides run the very
-same libvecstore.so) and the same calls from Python, alternating which goes
-first, each into a new store (durability "none", initial capacity n),
-after one warm-up pass on each side that is not reported:
+default_rng(seed)) in numpy arrays that both sides read. Each round runs
+bench/python/vs_c.c (compiled here with cc -O2 against the header and the
+library that the installed package carries, as a shared library loaded into
+this process: both sides run in one process, on the same input buffers and
+the very same libvecstore.so) and the same calls from Python, alternating
+which goes first, each into a new store (durability "none", initial
+capacity n), after one warm-up pass of each side that is not reported:
 
   put_batch     ids 0..n-1 in batches of --batch (uint64 ids and float32
                 rows handed over as they are)
-  get_batch     every id, in a random order, in batches of --batch; C reuses
-                one buffer; Python both ways: new result arrays per call
-                (the default) and out= (a reused array, as C)
+  get_batch     every id, in a random order, in batches of --batch: a first
+                pass (the process's first read of each vector: its checksum
+                is verified), then warm passes. C reuses one buffer (touched
+                before the timing); Python returns new arrays per call (the
+                default; first and warm pass), and fills a reused array
+                with out= (warm pass; compared with C's warm pass)
   search_batch  --queries queries in one call, k = --k, L2
   get, search   single calls (--singles gets; --queries searches, k = 1):
                 the per-call cost of Python and ctypes, shown for scale
 
 Only the time inside the calls is summed (not the loop's slicing), on both
-sides. Reported: the median over rounds per side, and Python / C.
+sides. Reported: the median over rounds per side, and Python / C of the
+medians and of the minima (the least disturbed round of each side, on a
+shared machine the better estimate of what the binding adds).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -44,46 +51,48 @@ import numpy as np
 import vecstore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPS = ["put_batch", "flush", "get_batch", "get_batch_out", "search_batch", "get", "search"]
+OPS = ["put_batch", "flush", "get_batch_first", "get_batch", "get_batch_out", "search_batch", "get", "search"]
+
+
+C_OPS = ["put_batch", "flush", "get_batch_first", "get_batch", "search_batch", "get", "search"]
 
 
 def build_c(out_dir):
-    """vs_c.c, compiled against the package's header and library. The
-    program asks the loader for the library's SONAME (libvecstore.so.MAJOR):
-    a link of that name to the package's file sits on its rpath."""
+    """vs_c.c as a shared library, compiled against the package's header and
+    library, loaded into this process: its calls go to the very
+    libvecstore.so the package loaded (the loader matches the SONAME)."""
     lib = vecstore.library_path()
-    soname = subprocess.run(["readelf", "-d", lib], check=True, capture_output=True, text=True).stdout
-    soname = soname.split("Library soname: [", 1)[1].split("]", 1)[0]
-    lib_dir = os.path.join(out_dir, "lib")
-    os.makedirs(lib_dir, exist_ok=True)
-    os.symlink(lib, os.path.join(lib_dir, soname))
-    exe = os.path.join(out_dir, "vs_c")
+    so = os.path.join(out_dir, "libvs_c.so")
     cc = os.environ.get("CC", "cc")
     subprocess.run(
-        [cc, "-std=c11", "-O2", "-I", vecstore.include_dir(), os.path.join(HERE, "vs_c.c"), "-o", exe, lib,
-         f"-Wl,-rpath,{lib_dir}"],
+        [cc, "-std=c11", "-O2", "-shared", "-fPIC", "-I", vecstore.include_dir(), os.path.join(HERE, "vs_c.c"),
+         "-o", so, lib],
         check=True,
     )
-    return exe
+    c = ctypes.CDLL(so)
+    p = ctypes.c_void_p
+    sz = ctypes.c_size_t
+    c.vs_c_run.restype = ctypes.c_int
+    c.vs_c_run.argtypes = [ctypes.c_char_p, p, p, sz, sz, p, sz, p, sz, sz, sz, sz, p]
+    return c
 
 
-def run_c(exe, work, n, d, nq, ng, batch, k, singles):
-    out = subprocess.run(
-        [exe, work, str(n), str(d), str(nq), str(ng), str(batch), str(k), str(singles)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    res = {}
-    for line in out.splitlines():
-        rec = json.loads(line)
-        res[rec["op"]] = rec["seconds"]
-    shutil.rmtree(os.path.join(work, "c-store"))
-    shutil.rmtree(os.path.join(work, "c-store-warm"))
-    return res
-
-
-def run_python(work, data, queries, get_ids, batch, k, singles):
+def run_c(c, work, data, ids, queries, get_ids, batch, k, singles):
+    path = os.path.join(work, "c-store")
+    seconds = np.zeros(len(C_OPS), dtype=np.float64)
     n, d = data.shape
-    ids = np.arange(n, dtype=np.uint64)
+    st = c.vs_c_run(
+        path.encode(), data.ctypes.data, ids.ctypes.data, n, d, queries.ctypes.data, len(queries),
+        get_ids.ctypes.data, len(get_ids), batch, k, singles, seconds.ctypes.data,
+    )
+    if st != 0:
+        raise RuntimeError(f"vs_c_run failed: {st}")
+    shutil.rmtree(path)
+    return dict(zip(C_OPS, seconds.tolist()))
+
+
+def run_python(work, data, ids, queries, get_ids, batch, k, singles):
+    n, d = data.shape
     res = dict.fromkeys(OPS, 0.0)
     clock = time.perf_counter
     path = os.path.join(work, "py-store")
@@ -96,13 +105,15 @@ def run_python(work, data, queries, get_ids, batch, k, singles):
         t = clock()
         s.flush()
         res["flush"] = clock() - t
-        for i in range(0, len(get_ids), batch):
-            chunk_ids = get_ids[i : i + batch]
-            t = clock()
-            _, found = s.get_batch(chunk_ids)
-            res["get_batch"] += clock() - t
-            assert found.all()
+        for op in ("get_batch_first", "get_batch"):  # first read (checksums verified), then warm
+            for i in range(0, len(get_ids), batch):
+                chunk_ids = get_ids[i : i + batch]
+                t = clock()
+                _, found = s.get_batch(chunk_ids)
+                res[op] += clock() - t
+                assert found.all()
         out = np.empty((batch, d), dtype=np.float32)
+        out.fill(0)  # a reused buffer is a warm one, as in vs_c.c
         for i in range(0, len(get_ids), batch):
             chunk_ids = get_ids[i : i + batch]
             target = out if len(chunk_ids) == batch else out[: len(chunk_ids)]
@@ -151,7 +162,7 @@ def main():
     results = {"machine": machine, "args": vars(args), "sizes": []}
     work = tempfile.mkdtemp(prefix="vecstore-python-vs-c-", dir=args.dir)
     try:
-        exe = build_c(work)
+        c = build_c(work)
         for part in args.sizes.split(","):
             n, d = (int(x) for x in part.lower().split("x"))
             rng = np.random.default_rng(args.seed)
@@ -159,38 +170,41 @@ def main():
             queries = rng.standard_normal((args.queries, d), dtype=np.float32)
             get_ids = rng.permutation(n).astype(np.uint64)
             singles = min(args.singles, n)
-            data.tofile(os.path.join(work, "data.f32"))
-            queries.tofile(os.path.join(work, "queries.f32"))
-            get_ids.tofile(os.path.join(work, "get_ids.u64"))
+            ids = np.arange(n, dtype=np.uint64)
             print(f"\n=== {n} x {d} ({n * d * 4 / 1e6:.0f} MB), batch {args.batch}, {args.queries} queries, k={args.k}, {args.rounds} rounds ===")
             runs = {"c": [], "python": []}
-            # warm-up pass (not reported), as vs_c makes one per process
-            run_python(work, data, queries, get_ids, args.batch, args.k, singles)
+            # a warm-up pass of each side, not reported
+            run_c(c, work, data, ids, queries, get_ids, args.batch, args.k, singles)
+            run_python(work, data, ids, queries, get_ids, args.batch, args.k, singles)
             for r in range(args.rounds):
                 order = ("c", "python") if r % 2 == 0 else ("python", "c")
                 for side in order:
                     if side == "c":
-                        res = run_c(exe, work, n, d, args.queries, n, args.batch, args.k, singles)
+                        res = run_c(c, work, data, ids, queries, get_ids, args.batch, args.k, singles)
                     else:
-                        res = run_python(work, data, queries, get_ids, args.batch, args.k, singles)
+                        res = run_python(work, data, ids, queries, get_ids, args.batch, args.k, singles)
                     runs[side].append(res)
                 print(f"  round {r + 1}: C " + " ".join(f"{op}={runs['c'][-1][op]:.4f}" for op in runs["c"][-1])
                       + " | Python " + " ".join(f"{op}={runs['python'][-1][op]:.4f}" for op in OPS))
             rows = []
-            print(f"\n| call | C (median s) | Python (median s) | Python / C | per call, C | per call, Python |")
-            print("|---|---:|---:|---:|---:|---:|")
+            print("\n| call | C median (s) | Python median (s) | Python / C, medians | Python / C, minima | per call, C | per call, Python |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
             for op in OPS:
-                c_op = "get_batch" if op == "get_batch_out" else op
-                c = statistics.median(x[c_op] for x in runs["c"])
-                p = statistics.median(x[op] for x in runs["python"])
-                calls = {"put_batch": -(-n // args.batch), "get_batch": -(-n // args.batch),
-                         "get_batch_out": -(-n // args.batch), "search_batch": 1, "flush": 1,
+                c_op = "get_batch" if op == "get_batch_out" else op  # C: one reused buffer
+                c_runs = [x[c_op] for x in runs["c"]]
+                p_runs = [x[op] for x in runs["python"]]
+                c, p = statistics.median(c_runs), statistics.median(p_runs)
+                batches = -(-n // args.batch)
+                calls = {"put_batch": batches, "get_batch_first": batches, "get_batch": batches,
+                         "get_batch_out": batches, "search_batch": 1, "flush": 1,
                          "get": singles, "search": args.queries}[op]
-                label = {"get_batch": "get_batch (new arrays)", "get_batch_out": "get_batch (out=)",
+                label = {"get_batch_first": "get_batch, first read (new arrays)", "get_batch": "get_batch, warm (new arrays)",
+                         "get_batch_out": "get_batch, warm (out=)",
                          "get": f"get x{singles}", "search": f"search x{args.queries} (k=1)"}.get(op, op)
-                rows.append({"op": op, "c_s": c, "python_s": p, "ratio": p / c if c else None, "calls": calls,
-                             "c_runs": [x[c_op] for x in runs["c"]], "python_runs": [x[op] for x in runs["python"]]})
-                print(f"| {label} | {c:.4f} | {p:.4f} | {p / c:.3f} | {c / calls * 1e6:.1f} us | {p / calls * 1e6:.1f} us |")
+                rows.append({"op": op, "c_s": c, "python_s": p, "ratio_median": p / c, "ratio_min": min(p_runs) / min(c_runs),
+                             "calls": calls, "c_runs": c_runs, "python_runs": p_runs})
+                print(f"| {label} | {c:.4f} | {p:.4f} | {p / c:.3f} | {min(p_runs) / min(c_runs):.3f} "
+                      f"| {c / calls * 1e6:.1f} us | {p / calls * 1e6:.1f} us |")
             results["sizes"].append({"n": n, "d": d, "rows": rows})
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,22 +1,23 @@
 /* The C side of bench/python/python_vs_c.py: the same calls on the same data
- * as the Python side, timed the same way. Not meant to be run by hand.
+ * as the Python side, timed the same way. Built as a shared library that the
+ * Python script loads into its own process and calls once per round, so both
+ * sides run in one process, on the very same input buffers and the same
+ * libvecstore.so (the one the package carries; the loader shares it by its
+ * SONAME). Only the time inside the vecstore calls is summed.
  *
- *   vs_c DIR N D NQ NG BATCH K SINGLES
- *
- * DIR holds data.f32 (N x D), queries.f32 (NQ x D) and get_ids.u64 (NG ids);
- * a warm-up pass (not reported) makes DIR/c-store-warm, the timed one
- * DIR/c-store (neither may exist). Prints one JSON
- * object per line: {"op": ..., "seconds": ...}.
- *
- * put_batch: ids 0..N-1 in batches of BATCH into a new store (durability
- * NONE, initial capacity N), then flush (timed apart). get_batch: the NG ids
- * in batches of BATCH into one reused buffer. search_batch: the NQ queries in
- * one call, k = K. get: SINGLES single calls of the first ids of get_ids;
- * search: NQ single-query calls, k = 1 (both: per-call overhead). */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+ * put_batch: ids 0..n-1 in batches of `batch` into a new store at `path`
+ * (durability NONE, initial capacity n), then flush (timed apart).
+ * get_batch: the ng ids of `get_ids` in batches of `batch` into one reused
+ * buffer (touched before the timing), twice: the first pass is the
+ * process's first read of each vector, which verifies its checksum; the
+ * second is warm. search_batch: the nq queries in one call, k = `k`. get: `singles`
+ * single calls of the first ids of `get_ids`; search: nq single-query calls,
+ * k = 1 (both: per-call overhead). */
+#define _DEFAULT_SOURCE /* clock_gettime, madvise */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <vecstore.h>
@@ -27,18 +28,15 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void *slurp(const char *dir, const char *name, size_t bytes) {
-  char path[4096];
-  FILE *f;
-  void *buf = malloc(bytes ? bytes : 1);
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  f = fopen(path, "rb");
-  if (!f || !buf || fread(buf, 1, bytes, f) != bytes) {
-    fprintf(stderr, "vs_c: cannot read %s\n", path);
-    exit(2);
-  }
-  fclose(f);
-  return buf;
+/* The output buffer as numpy allocates a large array: aligned, and advised
+ * to use transparent huge pages (numpy does so from 4 MiB on). */
+static void *buffer(size_t bytes) {
+  void *p = NULL;
+  size_t huge = (size_t)2 << 20;
+  if (bytes < huge) return malloc(bytes ? bytes : 1);
+  if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+  madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
 }
 
 #define CHECK(call)                                                                           \
@@ -46,28 +44,29 @@ static void *slurp(const char *dir, const char *name, size_t bytes) {
     vecstore_status st_ = (call);                                                             \
     if (st_ != VECSTORE_OK) {                                                                 \
       fprintf(stderr, "vs_c: %s: %s: %s\n", #call, vecstore_status_str(st_), vecstore_last_error()); \
-      exit(1);                                                                                \
+      return (int)st_;                                                                        \
     }                                                                                         \
   } while (0)
 
-static int quiet;
-static void report(const char *op, double seconds) {
-  if (!quiet) printf("{\"op\": \"%s\", \"seconds\": %.9f}\n", op, seconds);
-}
+enum { PUT_BATCH, FLUSH, GET_BATCH_FIRST, GET_BATCH, SEARCH_BATCH, GET, SEARCH, N_OPS };
 
-static size_t n, d, nq, ng, batch, k, singles;
-static float *data, *queries, *out, *res_dist;
-static uint64_t *get_ids, *ids, *res_ids;
-static uint8_t *found;
-static size_t *counts;
-
-/* One pass of every call, into a new store at `path`. */
-static void run(const char *path) {
+/* Returns 0, or a status (with the message on stderr). */
+int vs_c_run(const char *path, const float *data, const uint64_t *ids, size_t n, size_t d,
+             const float *queries, size_t nq, const uint64_t *get_ids, size_t ng, size_t batch,
+             size_t k, size_t singles, double seconds[N_OPS]) {
   vecstore_t *s;
   vecstore_options o = vecstore_options_default();
   size_t count;
   double t, total;
+  float *out = buffer(batch * d * sizeof(float));
+  uint8_t *found = malloc(batch);
+  uint64_t *res_ids = malloc(nq * k * sizeof(uint64_t));
+  float *res_dist = malloc(nq * k * sizeof(float));
+  size_t *counts = malloc(nq * sizeof(size_t));
 
+  if (vecstore_version_number() != VECSTORE_VERSION_NUMBER) return -1;
+  if (!out || !found || !res_ids || !res_dist || !counts) return -2;
+  memset(out, 0, batch * d * sizeof(float)); /* a reused buffer is a warm one */
   o.durability = VECSTORE_DURABILITY_NONE;
   o.initial_capacity = n;
   CHECK(vecstore_open(path, d, &o, &s));
@@ -79,29 +78,31 @@ static void run(const char *path) {
     CHECK(vecstore_put_batch(s, ids + i, data + i * d, c, d));
     total += now() - t;
   }
-  report("put_batch", total);
+  seconds[PUT_BATCH] = total;
   t = now();
   CHECK(vecstore_flush(s));
-  report("flush", now() - t);
+  seconds[FLUSH] = now() - t;
 
-  total = 0;
-  for (size_t i = 0; i < ng; i += batch) {
-    size_t c = ng - i < batch ? ng - i : batch;
-    t = now();
-    CHECK(vecstore_get_batch(s, get_ids + i, c, out, d, found));
-    total += now() - t;
-    for (size_t j = 0; j < c; j++)
-      if (!found[j]) exit(4);
+  for (int pass = 0; pass < 2; pass++) {
+    total = 0;
+    for (size_t i = 0; i < ng; i += batch) {
+      size_t c = ng - i < batch ? ng - i : batch;
+      t = now();
+      CHECK(vecstore_get_batch(s, get_ids + i, c, out, d, found));
+      total += now() - t;
+      for (size_t j = 0; j < c; j++)
+        if (!found[j]) return -3;
+    }
+    seconds[pass == 0 ? GET_BATCH_FIRST : GET_BATCH] = total;
   }
-  report("get_batch", total);
 
   t = now();
   CHECK(vecstore_search_batch(s, queries, nq, d, k, VECSTORE_METRIC_L2, res_ids, res_dist, counts));
-  report("search_batch", now() - t);
+  seconds[SEARCH_BATCH] = now() - t;
 
   t = now();
   for (size_t i = 0; i < singles; i++) CHECK(vecstore_get(s, get_ids[i % ng], out, d));
-  report("get", now() - t);
+  seconds[GET] = now() - t;
 
   t = now();
   for (size_t i = 0; i < nq; i++) {
@@ -109,40 +110,12 @@ static void run(const char *path) {
     float one_dist;
     CHECK(vecstore_search(s, queries + i * d, d, 1, VECSTORE_METRIC_L2, &one_id, &one_dist, &count));
   }
-  report("search", now() - t);
+  seconds[SEARCH] = now() - t;
   CHECK(vecstore_close(s));
-}
-
-int main(int argc, char **argv) {
-  char path[4096];
-  if (argc != 9) {
-    fprintf(stderr, "usage: vs_c DIR N D NQ NG BATCH K SINGLES\n");
-    return 2;
-  }
-  const char *dir = argv[1];
-  n = strtoull(argv[2], NULL, 10), d = strtoull(argv[3], NULL, 10);
-  nq = strtoull(argv[4], NULL, 10), ng = strtoull(argv[5], NULL, 10);
-  batch = strtoull(argv[6], NULL, 10), k = strtoull(argv[7], NULL, 10);
-  singles = strtoull(argv[8], NULL, 10);
-  if (vecstore_version_number() != VECSTORE_VERSION_NUMBER) return 3;
-  data = slurp(dir, "data.f32", n * d * sizeof(float));
-  queries = slurp(dir, "queries.f32", nq * d * sizeof(float));
-  get_ids = slurp(dir, "get_ids.u64", ng * sizeof(uint64_t));
-  ids = malloc(n * sizeof(uint64_t));
-  out = malloc(batch * d * sizeof(float));
-  found = malloc(batch);
-  res_ids = malloc(nq * k * sizeof(uint64_t));
-  res_dist = malloc(nq * k * sizeof(float));
-  counts = malloc(nq * sizeof(size_t));
-  for (size_t i = 0; i < n; i++) ids[i] = i;
-
-  /* A warm-up pass (not reported), as the Python side has one: thread
-   * pools, first page faults of the buffers, code. */
-  quiet = 1;
-  snprintf(path, sizeof path, "%s/c-store-warm", dir);
-  run(path);
-  quiet = 0;
-  snprintf(path, sizeof path, "%s/c-store", dir);
-  run(path);
+  free(out);
+  free(found);
+  free(res_ids);
+  free(res_dist);
+  free(counts);
   return 0;
 }
