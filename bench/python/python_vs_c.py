@@ -20,10 +20,12 @@ capacity n), after one warm-up pass of each side that is not reported:
                 rows handed over as they are)
   get_batch     every id, in a random order, in batches of --batch: a first
                 pass (the process's first read of each vector: its checksum
-                is verified), then warm passes. C reuses one buffer (touched
-                before the timing); Python returns new arrays per call (the
-                default; first and warm pass), and fills a reused array
-                with out= (warm pass; compared with C's warm pass)
+                is verified), then warm passes. C fills one reused array;
+                Python makes the same two passes into the same reused array
+                with out=, then a third, warm, returning new arrays per call
+                (the default; also compared with C's second pass). The difference
+                between the two Python ways is the cost of new result
+                memory (page faults, small pages), not of the binding.
   search_batch  --queries queries in one call, k = --k, L2
   get, search   single calls (--singles gets; --queries searches, k = 1):
                 the per-call cost of Python and ctypes, shown for scale
@@ -51,7 +53,7 @@ import numpy as np
 import vecstore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPS = ["put_batch", "flush", "get_batch_first", "get_batch", "get_batch_out", "search_batch", "get", "search"]
+OPS = ["put_batch", "flush", "get_batch_first", "get_batch_out", "get_batch", "search_batch", "get", "search"]
 
 
 C_OPS = ["put_batch", "flush", "get_batch_first", "get_batch", "search_batch", "get", "search"]
@@ -73,17 +75,17 @@ def build_c(out_dir):
     p = ctypes.c_void_p
     sz = ctypes.c_size_t
     c.vs_c_run.restype = ctypes.c_int
-    c.vs_c_run.argtypes = [ctypes.c_char_p, p, p, sz, sz, p, sz, p, sz, sz, sz, sz, p]
+    c.vs_c_run.argtypes = [ctypes.c_char_p, p, p, sz, sz, p, sz, p, sz, sz, sz, sz, p, p]
     return c
 
 
-def run_c(c, work, data, ids, queries, get_ids, batch, k, singles):
+def run_c(clib, work, data, ids, queries, get_ids, out, batch, k, singles):
     path = os.path.join(work, "c-store")
     seconds = np.zeros(len(C_OPS), dtype=np.float64)
     n, d = data.shape
-    st = c.vs_c_run(
+    st = clib.vs_c_run(
         path.encode(), data.ctypes.data, ids.ctypes.data, n, d, queries.ctypes.data, len(queries),
-        get_ids.ctypes.data, len(get_ids), batch, k, singles, seconds.ctypes.data,
+        get_ids.ctypes.data, len(get_ids), batch, k, singles, out.ctypes.data, seconds.ctypes.data,
     )
     if st != 0:
         raise RuntimeError(f"vs_c_run failed: {st}")
@@ -91,7 +93,7 @@ def run_c(c, work, data, ids, queries, get_ids, batch, k, singles):
     return dict(zip(C_OPS, seconds.tolist()))
 
 
-def run_python(work, data, ids, queries, get_ids, batch, k, singles):
+def run_python(work, data, ids, queries, get_ids, out, batch, k, singles):
     n, d = data.shape
     res = dict.fromkeys(OPS, 0.0)
     clock = time.perf_counter
@@ -105,22 +107,18 @@ def run_python(work, data, ids, queries, get_ids, batch, k, singles):
         t = clock()
         s.flush()
         res["flush"] = clock() - t
-        for op in ("get_batch_first", "get_batch"):  # first read (checksums verified), then warm
+        # as C: first read (checksums verified), then warm, both into the
+        # reused array; then warm again with new result arrays (the default)
+        for op in ("get_batch_first", "get_batch_out", "get_batch"):
             for i in range(0, len(get_ids), batch):
                 chunk_ids = get_ids[i : i + batch]
+                target = None
+                if op != "get_batch":
+                    target = out if len(chunk_ids) == batch else out[: len(chunk_ids)]
                 t = clock()
-                _, found = s.get_batch(chunk_ids)
+                _, found = s.get_batch(chunk_ids, out=target)
                 res[op] += clock() - t
                 assert found.all()
-        out = np.empty((batch, d), dtype=np.float32)
-        out.fill(0)  # a reused buffer is a warm one, as in vs_c.c
-        for i in range(0, len(get_ids), batch):
-            chunk_ids = get_ids[i : i + batch]
-            target = out if len(chunk_ids) == batch else out[: len(chunk_ids)]
-            t = clock()
-            _, found = s.get_batch(chunk_ids, out=target)
-            res["get_batch_out"] += clock() - t
-            assert found.all()
         t = clock()
         s.search_batch(queries, k)
         res["search_batch"] = clock() - t
@@ -162,7 +160,7 @@ def main():
     results = {"machine": machine, "args": vars(args), "sizes": []}
     work = tempfile.mkdtemp(prefix="vecstore-python-vs-c-", dir=args.dir)
     try:
-        c = build_c(work)
+        clib = build_c(work)
         for part in args.sizes.split(","):
             n, d = (int(x) for x in part.lower().split("x"))
             rng = np.random.default_rng(args.seed)
@@ -171,18 +169,20 @@ def main():
             get_ids = rng.permutation(n).astype(np.uint64)
             singles = min(args.singles, n)
             ids = np.arange(n, dtype=np.uint64)
+            out = np.zeros((args.batch, d), dtype=np.float32)  # get_batch's reused buffer, both sides
+            out.fill(0)  # touched: warm
             print(f"\n=== {n} x {d} ({n * d * 4 / 1e6:.0f} MB), batch {args.batch}, {args.queries} queries, k={args.k}, {args.rounds} rounds ===")
             runs = {"c": [], "python": []}
             # a warm-up pass of each side, not reported
-            run_c(c, work, data, ids, queries, get_ids, args.batch, args.k, singles)
-            run_python(work, data, ids, queries, get_ids, args.batch, args.k, singles)
+            run_c(clib, work, data, ids, queries, get_ids, out, args.batch, args.k, singles)
+            run_python(work, data, ids, queries, get_ids, out, args.batch, args.k, singles)
             for r in range(args.rounds):
                 order = ("c", "python") if r % 2 == 0 else ("python", "c")
                 for side in order:
                     if side == "c":
-                        res = run_c(c, work, data, ids, queries, get_ids, args.batch, args.k, singles)
+                        res = run_c(clib, work, data, ids, queries, get_ids, out, args.batch, args.k, singles)
                     else:
-                        res = run_python(work, data, ids, queries, get_ids, args.batch, args.k, singles)
+                        res = run_python(work, data, ids, queries, get_ids, out, args.batch, args.k, singles)
                     runs[side].append(res)
                 print(f"  round {r + 1}: C " + " ".join(f"{op}={runs['c'][-1][op]:.4f}" for op in runs["c"][-1])
                       + " | Python " + " ".join(f"{op}={runs['python'][-1][op]:.4f}" for op in OPS))
@@ -198,7 +198,7 @@ def main():
                 calls = {"put_batch": batches, "get_batch_first": batches, "get_batch": batches,
                          "get_batch_out": batches, "search_batch": 1, "flush": 1,
                          "get": singles, "search": args.queries}[op]
-                label = {"get_batch_first": "get_batch, first read (new arrays)", "get_batch": "get_batch, warm (new arrays)",
+                label = {"get_batch_first": "get_batch, first read (out=)", "get_batch": "get_batch, warm (new arrays)",
                          "get_batch_out": "get_batch, warm (out=)",
                          "get": f"get x{singles}", "search": f"search x{args.queries} (k=1)"}.get(op, op)
                 rows.append({"op": op, "c_s": c, "python_s": p, "ratio_median": p / c, "ratio_min": min(p_runs) / min(c_runs),

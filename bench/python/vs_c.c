@@ -7,17 +7,17 @@
  *
  * put_batch: ids 0..n-1 in batches of `batch` into a new store at `path`
  * (durability NONE, initial capacity n), then flush (timed apart).
- * get_batch: the ng ids of `get_ids` in batches of `batch` into one reused
- * buffer (touched before the timing), twice: the first pass is the
+ * get_batch: the ng ids of `get_ids` in batches of `batch` into `out`
+ * (batch x d floats, warm: the very array the Python side passes as out=, so
+ * that both write into the same memory, with the same page sizes), twice: the first pass is the
  * process's first read of each vector, which verifies its checksum; the
  * second is warm. search_batch: the nq queries in one call, k = `k`. get: `singles`
  * single calls of the first ids of `get_ids`; search: nq single-query calls,
  * k = 1 (both: per-call overhead). */
-#define _DEFAULT_SOURCE /* clock_gettime, madvise */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include <vecstore.h>
@@ -26,17 +26,6 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The output buffer as numpy allocates a large array: aligned, and advised
- * to use transparent huge pages (numpy does so from 4 MiB on). */
-static void *buffer(size_t bytes) {
-  void *p = NULL;
-  size_t huge = (size_t)2 << 20;
-  if (bytes < huge) return malloc(bytes ? bytes : 1);
-  if (posix_memalign(&p, huge, bytes) != 0) return NULL;
-  madvise(p, bytes, MADV_HUGEPAGE);
-  return p;
 }
 
 #define CHECK(call)                                                                           \
@@ -53,20 +42,18 @@ enum { PUT_BATCH, FLUSH, GET_BATCH_FIRST, GET_BATCH, SEARCH_BATCH, GET, SEARCH, 
 /* Returns 0, or a status (with the message on stderr). */
 int vs_c_run(const char *path, const float *data, const uint64_t *ids, size_t n, size_t d,
              const float *queries, size_t nq, const uint64_t *get_ids, size_t ng, size_t batch,
-             size_t k, size_t singles, double seconds[N_OPS]) {
+             size_t k, size_t singles, float *out, double seconds[N_OPS]) {
   vecstore_t *s;
   vecstore_options o = vecstore_options_default();
   size_t count;
   double t, total;
-  float *out = buffer(batch * d * sizeof(float));
   uint8_t *found = malloc(batch);
   uint64_t *res_ids = malloc(nq * k * sizeof(uint64_t));
   float *res_dist = malloc(nq * k * sizeof(float));
   size_t *counts = malloc(nq * sizeof(size_t));
 
   if (vecstore_version_number() != VECSTORE_VERSION_NUMBER) return -1;
-  if (!out || !found || !res_ids || !res_dist || !counts) return -2;
-  memset(out, 0, batch * d * sizeof(float)); /* a reused buffer is a warm one */
+  if (!found || !res_ids || !res_dist || !counts) return -2;
   o.durability = VECSTORE_DURABILITY_NONE;
   o.initial_capacity = n;
   CHECK(vecstore_open(path, d, &o, &s));
@@ -112,7 +99,6 @@ int vs_c_run(const char *path, const float *data, const uint64_t *ids, size_t n,
   }
   seconds[SEARCH] = now() - t;
   CHECK(vecstore_close(s));
-  free(out);
   free(found);
   free(res_ids);
   free(res_dist);
