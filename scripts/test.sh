@@ -58,6 +58,11 @@ bash c_tests/consumer/check.sh "$prefix"
 step "Go and Zig bindings against the installed library"
 bash bindings/test.sh "$prefix"
 
+step "Python package (pip install ./bindings/python; pytest against the install)"
+bash bindings/python/test.sh 2>&1 | tee build/python-test.log
+grep -E '^=+ .* in [0-9.]+s =+$' build/python-test.log | tail -1 \
+  | awk '{p=0; f=0; for (i = 2; i < NF; i++) { if ($(i+1) ~ /^passed/) p = $i; if ($(i+1) ~ /^failed/) f = $i } print p, f}' >> "$counts"
+
 step "Clang module map (as Swift's importer reads it)"
 clang -fmodules -fmodules-cache-path="$root/build/modules" -I include \
   -fmodule-map-file=include/module.modulemap -fsyntax-only -x objective-c - <<'C'

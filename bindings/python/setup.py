@@ -3,9 +3,9 @@ directories up, and the build copies it (and include/vecstore.h) into the
 package, so the wheel carries its own library.
 
 Cargo's output goes to build/cargo-target here (or to $CARGO_TARGET_DIR when
-set); nothing is written in the repository outside bindings/python: CI=1 keeps
-the crate's build script from refreshing include/vecstore.h, and --locked
-keeps Cargo.lock as committed.
+set); nothing is written in the repository outside bindings/python (the
+crate's build script writes only under cargo's target directory, and --locked
+keeps Cargo.lock as committed).
 
 The wheel is tagged py3-none-<platform>: the package is pure Python over a C
 library, so one wheel serves every CPython 3.9+ of that platform.
@@ -41,7 +41,7 @@ def crate_version():
 def build_library():
     """cargo build --release of the root crate's cdylib; returns its path."""
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(HERE, "build", "cargo-target")
-    env = dict(os.environ, CARGO_TARGET_DIR=target, CI="1")
+    env = dict(os.environ, CARGO_TARGET_DIR=target)
     cmd = ["cargo", "build", "--release", "--locked", "--manifest-path", MANIFEST, "-p", "vecstore", "--lib"]
     print("vecstore: " + " ".join(cmd) + f"  (CARGO_TARGET_DIR={target})", file=sys.stderr)
     try:

@@ -19,16 +19,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 venv="$root/build/python-venv"
 step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get install -y -q "$@" || { as_root apt-get update -q && as_root apt-get install -y -q "$@"; }
-}
+# shellcheck source=../../scripts/need.sh
+. "$root/scripts/need.sh"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 step "venv $venv"
 if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && rm -rf "$venv" && python3 -m venv "$venv"; }
+    python3 -m venv "$venv" 2>/dev/null || { need_packages python3-venv && rm -rf "$venv" && python3 -m venv "$venv"; }
 fi
 "$venv/bin/python" --version
 "$venv/bin/pip" install -q numpy pytest
@@ -48,7 +45,7 @@ fi
 
 if [ "${VECSTORE_REAL_EMBEDDINGS:-0}" = 1 ]; then
     step "real-embeddings dependencies (bench/requirements.txt, wamerican, wordnet-base)"
-    [ -f /usr/share/dict/words ] && [ -f /usr/share/wordnet/data.noun ] || apt_install wamerican wordnet-base
+    [ -f /usr/share/dict/words ] && [ -f /usr/share/wordnet/data.noun ] || need_packages wamerican wordnet-base
     "$venv/bin/pip" install -q -r "$root/bench/requirements.txt"
 fi
 

@@ -55,6 +55,8 @@ SCALARS = {
 def check_type(c_type, py_type, where):
     if c_type == "void":
         assert py_type is None, where
+    elif c_type == "vecstore_filter_fn":
+        assert py_type is _ffi.FILTER, where
     elif "*" in c_type:
         assert py_type in (ctypes.c_void_p, ctypes.c_char_p) or issubclass(py_type, ctypes._Pointer), where
         if py_type is ctypes.c_char_p:

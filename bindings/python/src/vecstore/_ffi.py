@@ -74,6 +74,9 @@ class Stats(ctypes.Structure):
     ]
 
 
+#: vecstore_filter_fn: bool (*)(uint64_t id, void *ctx).
+FILTER = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_uint64, ctypes.c_void_p)
+
 _p = ctypes.c_void_p  # handles and arrays (passed as addresses)
 _st = ctypes.c_int  # vecstore_status, vecstore_metric, vecstore_durability
 _sz = ctypes.c_size_t
@@ -83,6 +86,7 @@ _u64 = ctypes.c_uint64
 FUNCTIONS = {
     # store
     "vecstore_options_default": (Options, []),
+    "vecstore_options_init": (_st, [ctypes.POINTER(Options), _sz]),
     "vecstore_open": (_st, [ctypes.c_char_p, _sz, ctypes.POINTER(Options), ctypes.POINTER(_p)]),
     "vecstore_close": (_st, [_p]),
     "vecstore_stats_get": (_st, [_p, ctypes.POINTER(Stats)]),
@@ -112,9 +116,15 @@ FUNCTIONS = {
     "vecstore_set_durability": (_st, [_p, _st]),
     "vecstore_reserve": (_st, [_p, _u64]),
     "vecstore_compact": (_st, [_p, ctypes.POINTER(_u64)]),
+    "vecstore_copy": (_st, [_p, ctypes.c_char_p]),
     # search
     "vecstore_search": (_st, [_p, _p, _sz, _sz, _st, _p, _p, ctypes.POINTER(_sz)]),
     "vecstore_search_batch": (_st, [_p, _p, _sz, _sz, _sz, _st, _p, _p, _p]),
+    "vecstore_search_filter": (
+        _st, [_p, _p, _sz, _sz, _st, FILTER, _p, _p, _p, ctypes.POINTER(_sz)]),
+    "vecstore_search_ids": (_st, [_p, _p, _sz, _p, _sz, _sz, _st, _p, _p, ctypes.POINTER(_sz)]),
+    "vecstore_search_by_id": (_st, [_p, _u64, _sz, _st, _p, _p, ctypes.POINTER(_sz)]),
+    "vecstore_set_search_threads": (_st, [_p, ctypes.c_uint32]),
     # errors and versions
     "vecstore_last_error": (ctypes.c_char_p, []),
     "vecstore_status_str": (ctypes.c_char_p, [_st]),

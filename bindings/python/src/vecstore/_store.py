@@ -7,7 +7,7 @@ import operator
 import os
 import threading
 import weakref
-from typing import Any, Dict, Iterator, Literal, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -529,6 +529,90 @@ class Store:
         if return_counts:
             return ids, dist, counts.astype(np.int64)
         return ids, dist
+
+    def _search_one(self, call: Callable[[Any, int, Any, Any, Any], int], k: int) -> Tuple[U64Array, F32Array]:
+        """Runs one single-query search call into arrays of k; unpadded."""
+        ids = np.empty(k, dtype=np.uint64)
+        dist = np.empty(k, dtype=np.float32)
+        count = ctypes.c_size_t()
+        h = self._enter()
+        try:
+            _check(call(h, k, _addr(ids), _addr(dist), ctypes.byref(count)))
+        finally:
+            self._leave()
+        n = count.value
+        if n == k:
+            return ids, dist
+        return ids[:n].copy(), dist[:n].copy()
+
+    def search_filter(
+        self, query: ArrayLike, k: int, accept: Callable[[int], bool], metric: str = "l2"
+    ) -> Tuple[U64Array, F32Array]:
+        """:meth:`search` among the vectors whose id ``accept(id)`` is true for
+        (vecstore_search_filter). ``accept`` is called only for vectors close
+        enough to enter the results, from the library's search threads
+        (holding the GIL while it runs), possibly more than once for an id.
+        An exception it raises is re-raised after the search, which treats
+        that id as rejected.
+        """
+        q = _floats(query, 1, "query")
+        kk = _uint(k, "k")
+        m = _metric(metric)
+        raised: list = []
+
+        def trampoline(id_: int, _ctx: Any) -> bool:
+            try:
+                return bool(accept(id_))
+            except BaseException as e:  # must not unwind into C
+                raised.append(e)
+                return False
+
+        fn = _ffi.FILTER(trampoline)
+        found = self._search_one(
+            lambda h, k, ids, dist, n: lib.vecstore_search_filter(h, _addr(q), q.shape[0], k, m, fn, None, ids, dist, n),
+            kk,
+        )
+        if raised:
+            raise raised[0]
+        return found
+
+    def search_ids(
+        self, query: ArrayLike, candidates: ArrayLike, k: int, metric: str = "l2"
+    ) -> Tuple[U64Array, F32Array]:
+        """:meth:`search` among the listed ids only (vecstore_search_ids):
+        absent ids are skipped, a duplicate counts once, and only the listed
+        vectors are read."""
+        q = _floats(query, 1, "query")
+        cand = _ids(candidates)
+        kk = _uint(k, "k")
+        m = _metric(metric)
+        return self._search_one(
+            lambda h, k, ids, dist, n: lib.vecstore_search_ids(
+                h, _addr(q), q.shape[0], _addr(cand), cand.shape[0], k, m, ids, dist, n),
+            kk,
+        )
+
+    def search_by_id(self, id: int, k: int, metric: str = "l2") -> Tuple[U64Array, F32Array]:  # noqa: A002
+        """The k vectors nearest to the stored vector ``id``, which is itself
+        left out (vecstore_search_by_id). Raises :class:`NotFound` if there
+        is no vector ``id``."""
+        i = _id(id)
+        kk = _uint(k, "k")
+        m = _metric(metric)
+        return self._search_one(
+            lambda h, k, ids, dist, n: lib.vecstore_search_by_id(h, i, k, m, ids, dist, n), kk
+        )
+
+    def set_search_threads(self, threads: int) -> None:
+        """Threads a search on this handle may use, itself included: 0 (the
+        default) one per core, 1 the calling thread only."""
+        self._simple(lib.vecstore_set_search_threads, _uint(threads, "threads", 2**32))
+
+    def copy(self, dest: PathLike) -> None:
+        """Online backup (vecstore_copy): a consistent, checkpointed,
+        fsynced copy of the store as of this call into ``dest``, a directory
+        that does not exist or is empty. Writers may go on meanwhile."""
+        self._simple(lib.vecstore_copy, os.fsencode(dest))
 
     # -- barriers and maintenance
 
