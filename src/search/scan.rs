@@ -260,17 +260,24 @@ pub(super) fn threads(setting: usize) -> usize {
     }
 }
 
+/// Slots the in-place scan fetches ahead of the one it compares. Measured
+/// at 1M x 128 on this project's 2-core machine through the Rust API: 1-3
+/// give 26-28 GB/s on two threads, 0 (no prefetch) 21, 16 (the earlier
+/// setting) 19: far ahead, the requests of 9 lines a slot crowd out the
+/// ones the kernel waits for.
+const IN_PLACE_PREFETCH: usize = 2;
+
+/// Blocks the packed scan fetches ahead of the one it compares.
+const PACKED_PREFETCH: usize = 1;
+
 /// From this many queries on, a scan packs each block of vectors for the
 /// tile kernel; fewer queries are compared with each vector in place. (On
 /// AVX-512 at 1M x 128 the two paths break even at 5 queries.)
 const PACKED_MIN_QUERIES: usize = 6;
 
-/// Slots the in-place scan fetches ahead of the one it compares.
-const IN_PLACE_PREFETCH: usize = 16;
-
 /// Every slot of `runs` (runs of `slots`) as (vector, slot image), in
-/// order, asking the CPU to fetch the slot `ahead` places further on: a
-/// scan's compute then overlaps its memory reads.
+/// order, asking the CPU to fetch every line of the slot `ahead` places
+/// further on: a scan's compute then overlaps its memory reads.
 fn live_vectors<'r>(
     slots: &'r Slots,
     runs: &'r [Run],
@@ -397,7 +404,7 @@ impl Queries {
         };
         let mut distances = vec![0.0; self.kernels.tile_queries * block];
         // One block ahead: its slots arrive while this block computes.
-        let mut vectors = live_vectors(slots, runs, block);
+        let mut vectors = live_vectors(slots, runs, PACKED_PREFETCH * block);
         loop {
             rows.clear();
             ids.clear();
