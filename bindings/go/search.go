@@ -117,9 +117,5 @@ func (s *Store) searchOne(name string, k int, call func(h *C.vecstore_t, k int, 
 	if err := check(call(h, k, ids, dist, &n, &msg), msg); err != nil {
 		return nil, err
 	}
-	out := make([]Result, int(n))
-	for i := range out {
-		out[i] = Result{ID: ids[i], Distance: dist[i]}
-	}
-	return out, nil
+	return results(ids, dist, int(n)), nil
 }

@@ -633,11 +633,10 @@ type Result struct {
 // Search returns the min(k, Len()) vectors closest to query, closest first,
 // ties broken by smaller id (exact search over a consistent snapshot).
 func (s *Store) Search(query []float32, k int, metric Metric) ([]Result, error) {
-	res, err := s.search(false, query, 1, len(query), k, metric)
-	if err != nil {
-		return nil, err
-	}
-	return res[0], nil
+	return s.searchOne("vecstore_search", k, func(h *C.vecstore_t, k int, ids []uint64, dist []float32, n *C.size_t, msg **C.char) C.vecstore_status {
+		return C.vsg_search(h, floatPtr(query), C.size_t(len(query)), C.size_t(k),
+			C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), n, msg)
+	})
 }
 
 // SearchBatch runs len(queries)/Dimension() searches (queries is row-major)
@@ -648,12 +647,9 @@ func (s *Store) SearchBatch(queries []float32, k int, metric Metric) ([][]Result
 		return nil, goError(StatusDimensionMismatch, fmt.Sprintf(
 			"vecstore_search_batch: %d floats are not rows of dimension %d", len(queries), dim))
 	}
-	return s.search(true, queries, len(queries)/dim, dim, k, metric)
-}
-
-func (s *Store) search(batch bool, queries []float32, nq, dim, k int, metric Metric) ([][]Result, error) {
+	nq := len(queries) / dim
 	if k < 0 {
-		return nil, goError(StatusInvalidArgument, "vecstore_search: k is negative")
+		return nil, goError(StatusInvalidArgument, "vecstore_search_batch: k is negative")
 	}
 	h, err := s.handle()
 	if err != nil {
@@ -674,25 +670,23 @@ func (s *Store) search(batch bool, queries []float32, nq, dim, k int, metric Met
 		cp = &counts[0]
 	}
 	var msg *C.char
-	var st C.vecstore_status
-	if batch {
-		st = C.vsg_search_batch(h, floatPtr(queries), C.size_t(nq), C.size_t(dim),
-			C.size_t(k), C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), cp, &msg)
-	} else {
-		st = C.vsg_search(h, floatPtr(queries), C.size_t(dim),
-			C.size_t(k), C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), cp, &msg)
-	}
+	st := C.vsg_search_batch(h, floatPtr(queries), C.size_t(nq), C.size_t(dim),
+		C.size_t(k), C.vecstore_metric(metric), idPtr(ids), floatPtr(dist), cp, &msg)
 	if err := check(st, msg); err != nil {
 		return nil, err
 	}
 	out := make([][]Result, nq)
 	for q := range out {
-		n := int(counts[q])
-		r := make([]Result, n)
-		for i := range r {
-			r[i] = Result{ID: ids[q*k+i], Distance: dist[q*k+i]}
-		}
-		out[q] = r
+		out[q] = results(ids[q*k:], dist[q*k:], int(counts[q]))
 	}
 	return out, nil
+}
+
+// results pairs the first n of a search's ids and distances.
+func results(ids []uint64, dist []float32, n int) []Result {
+	r := make([]Result, n)
+	for i := range r {
+		r[i] = Result{ID: ids[i], Distance: dist[i]}
+	}
+	return r
 }

@@ -228,7 +228,7 @@ impl Store {
                     let mut located = Vec::with_capacity(ids.len());
                     for &id in ids {
                         if let Some((slots, slot)) = index.locate(id)? {
-                            located.push((Arc::clone(&slots.segment), slot));
+                            located.push((&slots.segment, slot));
                         }
                     }
                     Slots::listed(located)

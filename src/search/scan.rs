@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
+use rustc_hash::FxHashMap;
 
 use super::kernels::{self, Kernels, Tile};
 use super::pool::{cores, pool, Job};
@@ -66,28 +67,32 @@ impl Slots {
         slots
     }
 
-    /// The given slots (duplicates once), in file order.
-    pub(super) fn listed(located: Vec<(Arc<Segment>, u64)>) -> Slots {
-        let mut slots = Slots {
-            segments: Vec::new(),
-            runs: Vec::new(),
-        };
-        let mut keyed: Vec<(u32, u64)> = Vec::with_capacity(located.len());
-        for (segment, slot) in located {
-            keyed.push((segment.id(), slot));
-            if !slots.segments.iter().any(|s| s.id() == segment.id()) {
-                slots.segments.push(segment);
-            }
-        }
-        slots.segments.sort_unstable_by_key(|s| s.id());
+    /// The given slots (duplicates once), in file order. Each segment is
+    /// held once, however many of its slots are listed.
+    pub(super) fn listed<'a>(located: impl IntoIterator<Item = (&'a Arc<Segment>, u64)>) -> Slots {
+        let mut held: FxHashMap<u32, &Arc<Segment>> = FxHashMap::default();
+        // Segment id and slot in one key: a slot number fits in 32 bits.
+        let mut keyed: Vec<u64> = located
+            .into_iter()
+            .map(|(segment, slot)| {
+                held.entry(segment.id()).or_insert(segment);
+                u64::from(segment.id()) << 32 | slot
+            })
+            .collect();
         keyed.sort_unstable();
         keyed.dedup();
-        for (id, slot) in keyed {
+        let mut segments: Vec<Arc<Segment>> = held.into_values().cloned().collect();
+        segments.sort_unstable_by_key(|s| s.id());
+        let mut slots = Slots {
+            segments,
+            runs: Vec::new(),
+        };
+        for key in keyed {
             let segment = slots
                 .segments
-                .binary_search_by_key(&id, |s| s.id())
+                .binary_search_by_key(&((key >> 32) as u32), |s| s.id())
                 .expect("every listed segment is held");
-            slots.push(segment, slot, 1);
+            slots.push(segment, key & u64::from(u32::MAX), 1);
         }
         slots
     }
