@@ -13,7 +13,6 @@ use crate::files;
 use crate::guard::corrupt_slot;
 use crate::index::SlotRef;
 use crate::options::{Durability, Options};
-use crate::recovery::remove_new_store;
 use crate::segment;
 use crate::store::Store;
 
@@ -63,24 +62,22 @@ impl Store {
                 return Err(e);
             }
         };
-        match self.write_copy(&copy) {
-            Ok(n) => {
-                copy.close()?;
-                // The directory's entry in its parent: `Store::open` synced
-                // the levels above a store it created; syncing again costs
-                // nothing and covers an existing empty directory too.
-                if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    files::sync_dir(parent)?;
-                }
-                Ok(n)
+        let written = self.write_copy(&copy).and_then(|n| {
+            // The directory's entry in its parent: `Store::open` synced the
+            // levels above a store it created; syncing again costs nothing
+            // and covers an existing empty directory too.
+            if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+                files::sync_dir(parent)?;
             }
+            Ok(n)
+        });
+        match written {
+            // Checkpointed and synced: closing writes nothing more.
+            Ok(n) => copy.close().map(|()| n),
             Err(e) => {
-                // No checkpoint of a half-written copy: release the handle
-                // as it is, then remove what it made.
-                copy.abandon();
-                remove_new_store(dest);
-                let _ = std::fs::remove_file(dest.join(files::LOCK_FILE));
-                let _ = files::sync_dir(dest);
+                // Removed while the copy still holds its lock, so no other
+                // opener of `dest` sees a half-made store or loses its own.
+                copy.discard();
                 files::remove_dirs(&created);
                 Err(e)
             }
@@ -92,7 +89,7 @@ impl Store {
     fn write_copy(&self, copy: &Store) -> Result<u64> {
         // A read-only handle first catches up with the writer; the snapshot
         // is one acknowledged state (see `Store::cursor`).
-        let _ = self.catch_up();
+        self.catch_up()?;
         let snapshot = self.index.read().snapshot();
         let live: u64 = snapshot
             .segments

@@ -584,6 +584,18 @@ impl Store {
         self.finish()
     }
 
+    /// Removes the store this handle created (a failed copy): its files, and
+    /// its `LOCK` file while the lock is still held, so that no other opener
+    /// sees a half-made store or has its own removed.
+    pub(crate) fn discard(self) {
+        self.writer.lock().closed = true;
+        remove_new_store(&self.dir);
+        if let Some(lock) = &self.lock {
+            lock.remove_file();
+        }
+        let _ = files::sync_dir(&self.dir);
+    }
+
     /// Releases the store without a final checkpoint, leaving recovery of
     /// anything not yet checkpointed to the next open.
     pub(crate) fn abandon(self) {
